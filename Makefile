@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` and `make test`. Both bootstrap .venv from the lock first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.PHONY: demo test test-fast lint format bench ui clean help
+
+help:
+	@echo "make demo   - run the end-to-end demo against the embedded sandbox"
+	@echo "make test   - run the whole test suite (slow tests included)"
+	@echo "make lint   - ruff lint + format check"
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/shoptok demo
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""TikTok Shop Open API (202309) emulator."""

@@ -1,0 +1,9 @@
+"""Placeholder: replaced by the emulator implementation."""
+
+from starlette.applications import Starlette
+
+from sandbox.context import SandboxContext
+
+
+def build_tiktok_app(ctx: SandboxContext) -> Starlette:
+    return Starlette(routes=[])
