@@ -50,7 +50,9 @@ SizeOpts = {
 }
 
 
-def _params(seed: int, as_of: str | None, orders: int, web_orders: int, products: int, days: int, drift_scale: float) -> GeneratorParams:
+def _params(
+    seed: int, as_of: str | None, orders: int, web_orders: int, products: int, days: int, drift_scale: float
+) -> GeneratorParams:
     p = GeneratorParams(
         seed=seed,
         tiktok_orders_per_connection=orders,
@@ -111,7 +113,9 @@ def generate_cmd(
 
 @app.command("export")
 def export_cmd(
-    out_dir: Annotated[Path, typer.Argument(help="Directory to write (manifest.json, <connection>/<platform>/*.jsonl).")],
+    out_dir: Annotated[
+        Path, typer.Argument(help="Directory to write (manifest.json, <connection>/<platform>/*.jsonl).")
+    ],
     seed: SeedOpt = 42,
     as_of: AsOfOpt = None,
     scenario: ScenarioOpt = None,
@@ -161,7 +165,9 @@ def serve_cmd(
     seed: SeedOpt = 42,
     as_of: AsOfOpt = None,
     scenario: ScenarioOpt = None,
-    host: Annotated[str, typer.Option("--host", help="Bind address; loopback unless you mean otherwise.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Bind address; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port; 0 picks a free one.")] = 8787,
     ready_file: Annotated[
         Path | None, typer.Option("--ready-file", help="Write base URLs and the manifest here once listening.")

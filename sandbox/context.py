@@ -72,9 +72,7 @@ class SandboxConfig:
     shopify_throttle: ShopifyThrottleConfig = field(default_factory=ShopifyThrottleConfig)
     tiktok: TikTokConfig = field(default_factory=TikTokConfig)
     bulk: BulkConfig = field(default_factory=BulkConfig)
-    faults: dict[str, FaultConfig] = field(
-        default_factory=lambda: {"shopify": FaultConfig(), "tiktok": FaultConfig()}
-    )
+    faults: dict[str, FaultConfig] = field(default_factory=lambda: {"shopify": FaultConfig(), "tiktok": FaultConfig()})
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

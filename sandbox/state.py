@@ -223,10 +223,7 @@ def _apply_defaults(platform: str, entity: str, rec: dict[str, Any], as_of: date
         elif entity == "inventory_levels":
             rec.setdefault("updatedAt", iso(as_of))
     else:
-        if entity in ("orders", "products"):
-            rec.setdefault("create_time", unix(as_of))
-            rec.setdefault("update_time", rec["create_time"])
-        elif entity in ("returns", "cancellations"):
+        if entity in ("orders", "products") or entity in ("returns", "cancellations"):
             rec.setdefault("create_time", unix(as_of))
             rec.setdefault("update_time", rec["create_time"])
 

@@ -58,7 +58,9 @@ def demo_cmd(
             table.add_row(key, *(f"{counts[c][key]:,}" for c in counts))
         console.print(table)
         for c in sandbox.connections:
-            console.print(f"[bold]{c['id']}[/bold]: Shopify {c['shopify_base_url']}  TikTok {sandbox.info['tiktok_base_url']}")
+            console.print(
+                f"[bold]{c['id']}[/bold]: Shopify {c['shopify_base_url']}  TikTok {sandbox.info['tiktok_base_url']}"
+            )
     finally:
         sandbox.stop()
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")

@@ -53,7 +53,9 @@ class EmbeddedSandbox:
         while not ready.exists():
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise RuntimeError(f"sandbox exited with code {self.proc.returncode} before it was ready:\n{err[-4000:]}")
+                raise RuntimeError(
+                    f"sandbox exited with code {self.proc.returncode} before it was ready:\n{err[-4000:]}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise TimeoutError(f"sandbox not ready after {self.startup_timeout_s:.0f} s")

@@ -46,7 +46,9 @@ def build_catalog(ctx: ConnCtx) -> None:
             tiktok_title_meta=meta,
             created=created,
         )
-        base_price = money(rng.choice([12, 15, 18, 22, 25, 29, 35, 42, 48, 55, 65, 79]) - Decimal("0.01") * rng.choice([0, 1, 5]))
+        base_price = money(
+            rng.choice([12, 15, 18, 22, 25, 29, 35, 42, 48, 55, 65, 79]) - Decimal("0.01") * rng.choice([0, 1, 5])
+        )
         n_variants = rng.choice([1, 1, 2, 3, 4])
         colors = rng.sample(COLORS, k=min(n_variants, len(COLORS)))
         for vno in range(n_variants):
@@ -185,7 +187,9 @@ def _inject_catalog_drift(ctx: ConnCtx) -> None:
         )
         ctx.tiktok_only.append(only)
         for w in mapped:
-            ctx.add_truth("fct_inventory_drift", {"tiktok_sku_id": only.sku_id, "tiktok_warehouse_id": w}, "sku_not_in_shopify")
+            ctx.add_truth(
+                "fct_inventory_drift", {"tiktok_sku_id": only.sku_id, "tiktok_warehouse_id": w}, "sku_not_in_shopify"
+            )
 
 
 def sellable(ctx: ConnCtx) -> list[Variant]:

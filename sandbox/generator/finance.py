@@ -31,19 +31,47 @@ ADJUSTMENTS = [
 ]
 
 #: every amount field of a 202309 statement transaction, so each record carries the full shape
-AMOUNT_FIELDS = (
-    "settlement_amount revenue_amount fee_amount adjustment_amount shipping_fee_amount shipping_cost_amount "
-    "customer_payment_amount customer_refund_amount customer_order_refund_amount gross_sales_amount "
-    "gross_sales_refund_amount net_sales_amount after_seller_discounts_subtotal_amount seller_discount_amount "
-    "seller_discount_refund_amount platform_discount_amount platform_discount_refund_amount "
-    "platform_refund_subsidy_amount platform_commission_amount referral_fee_amount transaction_fee_amount "
-    "refund_administration_fee_amount affiliate_commission_amount affiliate_partner_commission_amount "
-    "affiliate_ads_commission_amount actual_shipping_fee_amount actual_return_shipping_fee_amount "
-    "return_shipping_fee_amount platform_shipping_fee_discount_amount shipping_fee_subsidy_amount "
-    "fbm_shipping_cost_amount fbt_shipping_cost_amount fbt_fulfillment_fee_amount "
-    "customer_paid_shipping_fee_amount signature_confirmation_fee_amount sales_tax_amount "
-    "sales_tax_payment_amount sales_tax_refund_amount retail_delivery_fee_amount"
-).split()
+AMOUNT_FIELDS = [
+    "settlement_amount",
+    "revenue_amount",
+    "fee_amount",
+    "adjustment_amount",
+    "shipping_fee_amount",
+    "shipping_cost_amount",
+    "customer_payment_amount",
+    "customer_refund_amount",
+    "customer_order_refund_amount",
+    "gross_sales_amount",
+    "gross_sales_refund_amount",
+    "net_sales_amount",
+    "after_seller_discounts_subtotal_amount",
+    "seller_discount_amount",
+    "seller_discount_refund_amount",
+    "platform_discount_amount",
+    "platform_discount_refund_amount",
+    "platform_refund_subsidy_amount",
+    "platform_commission_amount",
+    "referral_fee_amount",
+    "transaction_fee_amount",
+    "refund_administration_fee_amount",
+    "affiliate_commission_amount",
+    "affiliate_partner_commission_amount",
+    "affiliate_ads_commission_amount",
+    "actual_shipping_fee_amount",
+    "actual_return_shipping_fee_amount",
+    "return_shipping_fee_amount",
+    "platform_shipping_fee_discount_amount",
+    "shipping_fee_subsidy_amount",
+    "fbm_shipping_cost_amount",
+    "fbt_shipping_cost_amount",
+    "fbt_fulfillment_fee_amount",
+    "customer_paid_shipping_fee_amount",
+    "signature_confirmation_fee_amount",
+    "sales_tax_amount",
+    "sales_tax_payment_amount",
+    "sales_tax_refund_amount",
+    "retail_delivery_fee_amount",
+]
 
 
 def _order_transaction(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Decimal | str | int]:
@@ -96,7 +124,9 @@ def _order_transaction(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Decimal | str 
         a["actual_shipping_fee_amount"] = -o.label_cost
         a["fbm_shipping_cost_amount"] = -o.label_cost
         a["shipping_cost_amount"] = -o.label_cost
-    a["settlement_amount"] = a["net_sales_amount"] + a["shipping_cost_amount"] + a["fee_amount"] + a["adjustment_amount"]
+    a["settlement_amount"] = (
+        a["net_sales_amount"] + a["shipping_cost_amount"] + a["fee_amount"] + a["adjustment_amount"]
+    )
     a.update(
         {
             "id": str(ctx.ids.take("tt_transaction")),
@@ -151,14 +181,22 @@ def build_finance(ctx: ConnCtx) -> None:
     flags: dict[str, list[str]] = defaultdict(list)
     # revenue_mismatch: the customer payment TikTok settled differs from the Shopify order total
     order_txs = [t for txs in by_day.values() for t in txs if t["type"] == "ORDER"]
-    eligible = [t for t in order_txs if not tx_order[t["id"]].touched and tx_order[t["id"]].shopify and not tx_order[t["id"]].refunds]
+    eligible = [
+        t
+        for t in order_txs
+        if not tx_order[t["id"]].touched and tx_order[t["id"]].shopify and not tx_order[t["id"]].refunds
+    ]
     for t in ctx.pick(rng, "payout.revenue_mismatch", eligible):
         delta = money(rng.choice(["0.01", "0.99", "2.50"])) * rng.choice([1, -1])
         for f in ("customer_payment_amount", "revenue_amount", "net_sales_amount", "settlement_amount"):
             t[f] += delta
         tx_order[t["id"]].touched.add("payout.revenue_mismatch")
     # order_not_in_shopify: settled on TikTok, never mirrored to Shopify
-    eligible = [t for t in order_txs if not tx_order[t["id"]].touched and tx_order[t["id"]].shopify and not tx_order[t["id"]].refunds]
+    eligible = [
+        t
+        for t in order_txs
+        if not tx_order[t["id"]].touched and tx_order[t["id"]].shopify and not tx_order[t["id"]].refunds
+    ]
     for t in ctx.pick(rng, "payout.order_not_in_shopify", eligible):
         o = tx_order[t["id"]]
         o.shopify = None
@@ -169,7 +207,17 @@ def build_finance(ctx: ConnCtx) -> None:
     for day in sorted(by_day):
         txs = by_day[day]
         sid = str(ctx.ids.take("tt_statement"))
-        header = {f: sum((t[f] for t in txs), ZERO) for f in ("revenue_amount", "fee_amount", "adjustment_amount", "shipping_cost_amount", "net_sales_amount", "settlement_amount")}
+        header = {
+            f: sum((t[f] for t in txs), ZERO)
+            for f in (
+                "revenue_amount",
+                "fee_amount",
+                "adjustment_amount",
+                "shipping_cost_amount",
+                "net_sales_amount",
+                "settlement_amount",
+            )
+        }
         for t in txs:
             t["statement_id"] = sid
             o = tx_order.get(t["id"])

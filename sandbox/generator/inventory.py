@@ -72,4 +72,6 @@ def build_inventory(ctx: ConnCtx) -> None:
         listed = [v for v in ctx.variants() if v.tiktok_sku_id]
         for v in ctx.pick(rng, "inventory.warehouse_unmapped", listed):
             v.tiktok_available[unmapped] = rng.randint(1, 30)
-            ctx.add_truth(MART, {"tiktok_sku_id": v.tiktok_sku_id, "tiktok_warehouse_id": unmapped}, "warehouse_unmapped")
+            ctx.add_truth(
+                MART, {"tiktok_sku_id": v.tiktok_sku_id, "tiktok_warehouse_id": unmapped}, "warehouse_unmapped"
+            )

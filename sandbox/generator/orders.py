@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sandbox.generator.catalog import sellable
 from sandbox.generator.params import money, uniform_td
-from sandbox.generator.world import ConnCtx, Refund, Shipment, ShopifyOrder, TikTokOrder, Unit, Variant
+from sandbox.generator.world import ConnCtx, Refund, Shipment, ShopifyOrder, TikTokOrder, Unit
 
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -75,10 +75,7 @@ def build_orders(ctx: ConnCtx) -> None:
                 seller_disc = money(price * Decimal(rng.choice([0, 0, 0, 10, 15])) / 100)
                 plat_disc = money(price * Decimal(rng.choice([0, 0, 0, 0, 5, 10])) / 100)
                 units.append(Unit(str(ctx.ids.take("tt_line")), v, price, seller_disc, plat_disc))
-        if fbt:
-            warehouse = ctx.fbt_warehouse
-        else:
-            warehouse = rng.choice(mapped)[0]
+        warehouse = ctx.fbt_warehouse if fbt else rng.choice(mapped)[0]
         free_ship = sum((u.sale_price for u in units), Decimal(0)) >= 35
         orig_ship = money(0 if free_ship else rng.choice(["4.99", "5.99", "6.49"]))
         ship_plat = money(orig_ship if orig_ship and rng.random() < 0.2 else 0)
@@ -243,14 +240,22 @@ def _sync_fulfillments(ctx: ConnCtx, o: TikTokOrder) -> None:
             for i in s.units:
                 qty[o.units[i].variant.num] = qty.get(o.units[i].variant.num, 0) + 1
             o.shopify.fulfillments.append(
-                {"num": s.fulfillment_num, "created": s.fulfilled_at, "provider": s.provider, "tracking": s.tracking, "qty": qty}
+                {
+                    "num": s.fulfillment_num,
+                    "created": s.fulfilled_at,
+                    "provider": s.provider,
+                    "tracking": s.tracking,
+                    "qty": qty,
+                }
             )
 
 
 def _cancel(ctx: ConnCtx, o: TikTokOrder, rng: random.Random, at: datetime, ctype: str, mirrored: bool) -> None:
     o.cancel_at = at
     o.cancel_initiator = "BUYER" if ctype == "BUYER_CANCEL" else "SELLER"
-    o.cancel_reason = rng.choice(["No longer needed", "Ordered by mistake", "Out of stock"]) if ctype == "CANCEL" else "Changed mind"
+    o.cancel_reason = (
+        rng.choice(["No longer needed", "Ordered by mistake", "Out of stock"]) if ctype == "CANCEL" else "Changed mind"
+    )
     o.status = "CANCELLED"
     o.shipments = []
     r = Refund(
@@ -289,7 +294,13 @@ def _shopify_refund(ctx: ConnCtx, o: TikTokOrder, r: Refund, when: datetime, res
         "created": when,
         "note": f"TikTok Shop {label} {r.id}",
         "lines": [
-            {"variant": v, "quantity": q, "subtotal": amt, "restock_type": restock_type, "location": o.shopify.location if o.shopify else None}
+            {
+                "variant": v,
+                "quantity": q,
+                "subtotal": amt,
+                "restock_type": restock_type,
+                "location": o.shopify.location if o.shopify else None,
+            }
             for v, q, amt in lines.values()
         ],
         "shipping": r.refund_shipping,
@@ -393,7 +404,15 @@ def _web_refund(ctx: ConnCtx, so: ShopifyOrder, when: datetime, full: bool) -> d
         "num": ctx.ids.take("refund"),
         "created": when,
         "note": "Customer return" if not full else "Order cancelled",
-        "lines": [{"variant": v, "quantity": qty, "subtotal": price * qty, "restock_type": "RETURN" if not full else "CANCEL", "location": so.location}],
+        "lines": [
+            {
+                "variant": v,
+                "quantity": qty,
+                "subtotal": price * qty,
+                "restock_type": "RETURN" if not full else "CANCEL",
+                "location": so.location,
+            }
+        ],
         "shipping": so.shipping if full else Decimal("0.00"),
         "money": True,
     }
@@ -471,7 +490,12 @@ def inject_order_drift(ctx: ConnCtx) -> None:
         truth(o, "tracking_not_pushed")
 
     def shipped_single(o: TikTokOrder) -> bool:
-        return o.seller_fulfilled and o.shopify is not None and len(o.shipments) == 1 and o.shipments[0].pushed_at is not None
+        return (
+            o.seller_fulfilled
+            and o.shopify is not None
+            and len(o.shipments) == 1
+            and o.shipments[0].pushed_at is not None
+        )
 
     for o in choose("order.tracking_mismatch", shipped_single):
         s = o.shipments[0]
@@ -563,12 +587,22 @@ def inject_refund_drift(ctx: ConnCtx) -> None:
             "num": ctx.ids.take("refund"),
             "created": when,
             "note": "Refund issued by staff",
-            "lines": [{"variant": u.variant, "quantity": 1, "subtotal": u.sale_price, "restock_type": "NO_RESTOCK", "location": o.shopify.location}],
+            "lines": [
+                {
+                    "variant": u.variant,
+                    "quantity": 1,
+                    "subtotal": u.sale_price,
+                    "restock_type": "NO_RESTOCK",
+                    "location": o.shopify.location,
+                }
+            ],
             "shipping": Decimal("0.00"),
             "money": True,
         }
         o.shopify.refunds.append(refund)
-        ctx.add_truth(REFUND_MART, {"shopify_refund_id": f"gid://shopify/Refund/{refund['num']}"}, "refunded_in_shopify_only")
+        ctx.add_truth(
+            REFUND_MART, {"shopify_refund_id": f"gid://shopify/Refund/{refund['num']}"}, "refunded_in_shopify_only"
+        )
 
     # requests still pending close to TikTok's auto-approval deadline
     def deliverable(o: TikTokOrder) -> bool:
@@ -609,4 +643,3 @@ def all_refunds(o: TikTokOrder) -> list[dict]:
             out.extend(r.shopify)
         out.extend(o.shopify.refunds)
     return out
-

@@ -58,9 +58,18 @@ def render_products(ctx: ConnCtx) -> list[dict[str, Any]]:
         updated = p.created + timedelta(days=p.num % 20)
         metafields = []
         if p.tiktok_title_meta:
-            metafields.append({"namespace": "tiktok", "key": "title", "value": p.tiktok_title_meta, "type": "single_line_text_field"})
+            metafields.append(
+                {"namespace": "tiktok", "key": "title", "value": p.tiktok_title_meta, "type": "single_line_text_field"}
+            )
         if p.dimensions:
-            metafields.append({"namespace": "tiktok", "key": "package_dimensions", "value": p.dimensions, "type": "single_line_text_field"})
+            metafields.append(
+                {
+                    "namespace": "tiktok",
+                    "key": "package_dimensions",
+                    "value": p.dimensions,
+                    "type": "single_line_text_field",
+                }
+            )
         variants = []
         for v in p.variants:
             weight = None if v.weight is None else {"value": v.weight, "unit": "KILOGRAMS"}
@@ -91,7 +100,10 @@ def render_products(ctx: ConnCtx) -> list[dict[str, Any]]:
                 "mediaCount": {"count": p.media_count, "precision": "EXACT"},
                 "images": {
                     "nodes": [
-                        {"id": f"gid://shopify/ProductImage/{p.num * 10 + i}", "url": f"https://cdn.example.com/{p.num}/{i}.jpg"}
+                        {
+                            "id": f"gid://shopify/ProductImage/{p.num * 10 + i}",
+                            "url": f"https://cdn.example.com/{p.num}/{i}.jpg",
+                        }
                         for i in range(p.media_count)
                     ]
                 },
@@ -308,7 +320,9 @@ def _render_shopify_order(ctx: ConnCtx, so: ShopifyOrder, refunds: list[dict[str
         "customAttributes": [{"key": "tiktok_order_id", "value": so.tiktok_id}]
         if tiktok and so.link_style in ("all", "attribute")
         else [],
-        "tags": (["TikTok"] + ([f"tiktok_order:{so.tiktok_id}"] if so.link_style in ("all", "tag") else [])) if tiktok else [],
+        "tags": (["TikTok"] + ([f"tiktok_order:{so.tiktok_id}"] if so.link_style in ("all", "tag") else []))
+        if tiktok
+        else [],
         "paymentGatewayNames": [so.gateway],
         "test": False,
         "currencyCode": cur,
@@ -341,7 +355,11 @@ def _tt_product(ctx: ConnCtx, p: Product) -> dict[str, Any]:
                 "id": v.tiktok_sku_id,
                 "seller_sku": v.sku,
                 "external_sku_id": str(v.num),
-                "price": {"currency": ctx.currency, "sale_price": m(v.tiktok_price), "tax_exclusive_price": m(v.tiktok_price)},
+                "price": {
+                    "currency": ctx.currency,
+                    "sale_price": m(v.tiktok_price),
+                    "tax_exclusive_price": m(v.tiktok_price),
+                },
                 "inventory": [{"warehouse_id": w, "quantity": q} for w, q in sorted(v.tiktok_available.items())],
             }
         )
@@ -372,7 +390,11 @@ def render_tiktok_products(ctx: ConnCtx) -> list[dict[str, Any]]:
                         "id": only.sku_id,
                         "seller_sku": only.seller_sku,
                         "external_sku_id": "",
-                        "price": {"currency": ctx.currency, "sale_price": m(only.price), "tax_exclusive_price": m(only.price)},
+                        "price": {
+                            "currency": ctx.currency,
+                            "sale_price": m(only.price),
+                            "tax_exclusive_price": m(only.price),
+                        },
                         "inventory": [{"warehouse_id": w, "quantity": q} for w, q in sorted(only.available.items())],
                     }
                 ],

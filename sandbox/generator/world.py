@@ -51,7 +51,12 @@ CONNECTION_PROFILES: dict[str, dict[str, Any]] = {
             ("7300200000000000028", "Leeds Overflow", None, False),
         ],
         "providers": [
-            ("7208502187360519982", "Royal Mail", "{A2}{d9}GB", "https://www.royalmail.com/track-your-item#/tracking-results/"),
+            (
+                "7208502187360519982",
+                "Royal Mail",
+                "{A2}{d9}GB",
+                "https://www.royalmail.com/track-your-item#/tracking-results/",
+            ),
             ("7208502187360519983", "DPD", "{d14}", "https://track.dpd.co.uk/parcels/"),
             ("7208502187360519984", "Evri", "H{d15}", "https://www.evri.com/track/parcel/"),
         ],

@@ -17,7 +17,9 @@ from tests.support.oracle import as_set, classify
 
 
 def _small(seed: int = 42) -> GeneratorParams:
-    return GeneratorParams(seed=seed, tiktok_orders_per_connection=400, shopify_web_orders_per_connection=150, products_per_connection=40)
+    return GeneratorParams(
+        seed=seed, tiktok_orders_per_connection=400, shopify_web_orders_per_connection=150, products_per_connection=40
+    )
 
 
 def _files(root: Path) -> list[Path]:
@@ -108,7 +110,9 @@ def test_money_is_decimal_strings_and_formulas_hold(default_merchant):
         for line in (d / "orders.jsonl").read_text().splitlines():
             pay = json.loads(line)["payment"]
             assert all(isinstance(v, str) for v in pay.values())
-            assert Decimal(pay["total_amount"]) == Decimal(pay["sub_total"]) + Decimal(pay["shipping_fee"]) + Decimal(pay["tax"])
+            assert Decimal(pay["total_amount"]) == Decimal(pay["sub_total"]) + Decimal(pay["shipping_fee"]) + Decimal(
+                pay["tax"]
+            )
         for line in (d / "statement_transactions.jsonl").read_text().splitlines():
             t = json.loads(line)
             dec = {k: Decimal(v) for k, v in t.items() if k.endswith("_amount")}

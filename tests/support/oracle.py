@@ -148,7 +148,9 @@ def classify(scenario: Path) -> list[dict[str, Any]]:
                     sku_count[v["sku"]] += 1
                     variant_by_sku[v["sku"]] = v
         available = {
-            (lv["item"]["id"], lv["location"]["id"]): next(q["quantity"] for q in lv["quantities"] if q["name"] == "available")
+            (lv["item"]["id"], lv["location"]["id"]): next(
+                q["quantity"] for q in lv["quantities"] if q["name"] == "available"
+            )
             for lv in levels
         }
         in_flight: Counter[tuple[str, str]] = Counter()
@@ -208,14 +210,23 @@ def classify(scenario: Path) -> list[dict[str, Any]]:
                 matched = [sr for sr in s_refunds if rid in (sr.get("note") or "")]
                 units = len(r["return_line_items"]) if kind == "return" else len(r["cancel_line_items"])
                 restocked = sum(
-                    n["quantity"] for sr in matched for n in sr["refundLineItems"]["nodes"] if n["restockType"] != "NO_RESTOCK"
+                    n["quantity"]
+                    for sr in matched
+                    for n in sr["refundLineItems"]["nodes"]
+                    if n["restockType"] != "NO_RESTOCK"
                 )
                 drift = None
                 if done and so is not None and not matched:
                     drift = "refund_not_mirrored"
                 elif done and so is not None and shopify_total > completed_total:
                     drift = "double_refund"
-                elif done and matched and kind == "return" and r["return_type"] == "RETURN_AND_REFUND" and restocked < units:
+                elif (
+                    done
+                    and matched
+                    and kind == "return"
+                    and r["return_type"] == "RETURN_AND_REFUND"
+                    and restocked < units
+                ):
                     drift = "missing_restock"
                 elif matched and sum((_refund_amount(sr) for sr in matched), Decimal("0")) != Decimal(
                     r["refund_amount"]["refund_total"]
@@ -246,14 +257,17 @@ def classify(scenario: Path) -> list[dict[str, Any]]:
             drift = None
             if sum((Decimal(t["settlement_amount"]) for t in items), Decimal("0")) != Decimal(st["settlement_amount"]):
                 drift = "statement_mismatch"
-            elif pay and Decimal(pay["amount"]["value"]) != settle_by_payment[pay["id"]] + Decimal(pay["reserve_amount"]["value"]):
+            elif pay and Decimal(pay["amount"]["value"]) != settle_by_payment[pay["id"]] + Decimal(
+                pay["reserve_amount"]["value"]
+            ):
                 drift = "payment_mismatch"
             elif st["payment_status"] != "PAID" and _unix(st["statement_time"]) < as_of - UNPAID_AFTER:
                 drift = "unpaid"
             elif any(t["type"] == "ORDER" and t["order_id"] not in linked for t in items):
                 drift = "order_not_in_shopify"
             elif any(
-                t["type"] == "ORDER" and Decimal(t["customer_payment_amount"]) != _amt(linked[t["order_id"]]["totalPriceSet"])
+                t["type"] == "ORDER"
+                and Decimal(t["customer_payment_amount"]) != _amt(linked[t["order_id"]]["totalPriceSet"])
                 for t in items
             ):
                 drift = "revenue_mismatch"
