@@ -1,0 +1,1 @@
+"""Pieces both platform clients share: typed errors, retries, field coercion, quarantine, redaction."""

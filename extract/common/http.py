@@ -1,0 +1,127 @@
+"""One retry loop for both clients: exponential backoff with full jitter, honouring Retry-After.
+
+The request is rebuilt on every attempt (TikTok signs each request with a fresh timestamp).
+A body that ends early or is not valid JSON is treated like a 5xx: the platform did answer, but
+not completely, so the same call is safe to repeat for reads. Callers decide for writes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from extract.common.errors import PlatformError, RateLimited, RetriesExhausted, TransientError
+
+
+@dataclass
+class CallStats:
+    """What a client did; read by progress bars, summaries and the pacing benchmark."""
+
+    calls: int = 0
+    retries: int = 0
+    throttled: int = 0
+    failed: int = 0
+    wait_s: float = 0.0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def note(self, kind: str) -> None:
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 8
+    base_s: float = 0.25
+    max_backoff_s: float = 30.0
+    timeout_s: float = 60.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform(0, min(cap, base * 2**attempt))."""
+        return rng.uniform(0, min(self.max_backoff_s, self.base_s * (2**attempt)))
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def send_json(
+    client: httpx.Client,
+    build: Callable[[], httpx.Request],
+    *,
+    platform: str,
+    path: str,
+    policy: RetryPolicy,
+    stats: CallStats,
+    classify: Callable[[httpx.Response, Any], None] | None = None,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[str, float], None] | None = None,
+) -> tuple[Any, httpx.Response]:
+    """Send until a complete JSON answer arrives; ``classify`` raises typed errors for platform codes."""
+    rng = rng or random.Random()
+    last: PlatformError | None = None
+    for attempt in range(policy.max_attempts):
+        stats.calls += 1
+        try:
+            resp = client.send(build())
+            if resp.status_code == 429:
+                raise RateLimited(
+                    platform,
+                    "rate limited",
+                    retry_after=_retry_after(resp),
+                    http_status=429,
+                    request_id=resp.headers.get("x-request-id") or resp.headers.get("x-tt-logid"),
+                    path=path,
+                )
+            if resp.status_code >= 500:
+                raise TransientError(
+                    platform,
+                    f"server error {resp.status_code}",
+                    http_status=resp.status_code,
+                    request_id=resp.headers.get("x-request-id") or resp.headers.get("x-tt-logid"),
+                    path=path,
+                )
+            try:
+                payload = json.loads(resp.content)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise TransientError(
+                    platform, f"incomplete or invalid JSON body ({exc.__class__.__name__})", path=path
+                ) from None
+            if classify is not None:
+                classify(resp, payload)
+            return payload, resp
+        except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError) as exc:
+            last = TransientError(platform, f"transport error: {exc.__class__.__name__}", path=path)
+            stats.note("transport")
+        except RateLimited as exc:
+            last = exc
+            stats.throttled += 1
+            stats.note("throttled")
+        except TransientError as exc:
+            last = exc
+            stats.note("transient")
+        if attempt + 1 >= policy.max_attempts:
+            break
+        wait = policy.backoff(attempt, rng)
+        if isinstance(last, RateLimited) and last.retry_after is not None:
+            wait = max(wait, last.retry_after)
+        stats.retries += 1
+        stats.wait_s += wait
+        if on_wait is not None:
+            on_wait(last.platform_message, wait)
+        sleep(wait)
+    stats.failed += 1
+    assert last is not None
+    raise RetriesExhausted(last, policy.max_attempts)
