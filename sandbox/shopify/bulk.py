@@ -1,0 +1,448 @@
+"""Bulk operations: ``bulkOperationRunQuery``, polling, and the JSONL result file.
+
+A bulk query runs once, in a background thread holding the state lock, with every connection
+unpaged (``first``/``after`` are ignored, ``query``/``sortKey``/``reverse`` are honoured).  The
+result is flattened the way Shopify writes it: each node of the top-level connection is one JSON
+line; each node of a nested connection is its own line, after its parent, with ``"__parentId"``
+set to the id of the object holding the connection (the order for ``lineItems``, the refund for
+``refunds { refundLineItems }``).  Plain objects and lists (``refunds``, ``trackingInfo``) stay inline.
+
+Polling drives the status: the operation reports ``RUNNING`` for the first
+``config.bulk.polls_until_complete`` polls (``currentBulkOperation`` or ``node(id:)``), then
+``COMPLETED`` (or ``FAILED`` with ``errorCode: INTERNAL_SERVER_ERROR`` and a ``partialDataUrl``
+when ``config.bulk.fail_next`` was set at creation).  Result files are served without a token,
+like Shopify's signed storage URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute_sync,
+    get_named_type,
+    is_abstract_type,
+    is_leaf_type,
+    parse,
+    validate,
+)
+from graphql.error import GraphQLSyntaxError
+
+from sandbox.shopify.store import gid, num
+from sandbox.state import iso
+
+if TYPE_CHECKING:
+    from sandbox.shopify.resolvers import RequestContext
+
+Record = dict[str, Any]
+MAX_CONNECTIONS = 5
+MAX_DEPTH = 2
+
+
+class BulkQueryError(ValueError):
+    pass
+
+
+@dataclass
+class BulkOp:
+    id: str
+    shop: str
+    query: str
+    created_at: str
+    base_url: str
+    fail: bool
+    status: str = "CREATED"
+    polls: int = 0
+    error_code: str | None = None
+    completed_at: str | None = None
+    lines: list[str] | None = None
+    root_count: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+    url: str | None = None
+    partial_url: str | None = None
+    object_count: int = 0
+    file_size: int | None = None
+
+    def view(self) -> Record:
+        return {
+            "__typename": "BulkOperation",
+            "id": self.id,
+            "status": self.status,
+            "errorCode": self.error_code,
+            "createdAt": self.created_at,
+            "completedAt": self.completed_at,
+            "objectCount": str(self.object_count),
+            "rootObjectCount": str(self.root_count if self.status == "COMPLETED" else 0),
+            "fileSize": None if self.file_size is None else str(self.file_size),
+            "url": self.url,
+            "partialDataUrl": self.partial_url,
+            "query": self.query,
+            "type": "QUERY",
+        }
+
+
+class _Selections:
+    """Field collection over fragments, shared by validation and flattening."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+        self.schema = schema
+        self.fragments = fragments
+
+    def _applies(self, condition: str | None, typ: GraphQLNamedType) -> bool:
+        if condition is None or condition == typ.name:
+            return True
+        cond = self.schema.get_type(condition)
+        if cond is not None and is_abstract_type(cond) and isinstance(typ, GraphQLObjectType):
+            return self.schema.is_sub_type(cond, typ)  # type: ignore[arg-type]
+        return bool(is_abstract_type(typ))
+
+    def collect(self, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType) -> dict[str, list[FieldNode]]:
+        out: dict[str, list[FieldNode]] = {}
+
+        def walk(ss: SelectionSetNode) -> None:
+            for sel in ss.selections:
+                if isinstance(sel, FieldNode):
+                    out.setdefault(sel.alias.value if sel.alias else sel.name.value, []).append(sel)
+                elif isinstance(sel, InlineFragmentNode):
+                    cond = sel.type_condition.name.value if sel.type_condition else None
+                    if self._applies(cond, typ):
+                        walk(sel.selection_set)
+                elif isinstance(sel, FragmentSpreadNode):
+                    frag = self.fragments.get(sel.name.value)
+                    if frag is not None and self._applies(frag.type_condition.name.value, typ):
+                        walk(frag.selection_set)
+
+        for ss in sel_sets:
+            walk(ss)
+        return out
+
+    def field_type(self, typ: GraphQLNamedType, name: str) -> GraphQLNamedType | None:
+        if is_abstract_type(typ):
+            for t in self.schema.get_possible_types(typ):  # type: ignore[arg-type]
+                if name in t.fields:
+                    return get_named_type(t.fields[name].type)
+            return None
+        fdef = typ.fields.get(name)  # type: ignore[union-attr]
+        return get_named_type(fdef.type) if fdef else None
+
+    def connection_nodes(
+        self, conn_type: GraphQLObjectType, fnodes: list[FieldNode], value: Any
+    ) -> tuple[list[SelectionSetNode], GraphQLNamedType, list[Any]]:
+        """The node selection sets, node type and (if ``value``) node data of a connection field."""
+        node_type = get_named_type(conn_type.fields["nodes"].type)
+        edge_type = get_named_type(conn_type.fields["edges"].type)
+        subs = [n.selection_set for n in fnodes if n.selection_set]
+        node_sets: list[SelectionSetNode] = []
+        data: list[Any] = []
+        for key, nodes in self.collect(subs, conn_type).items():
+            name = nodes[0].name.value
+            inner = [n.selection_set for n in nodes if n.selection_set]
+            if name == "nodes":
+                node_sets.extend(inner)
+                if value is not None and not data:
+                    data = list(value.get(key) or [])
+            elif name == "edges":
+                for ekey, enodes in self.collect(inner, edge_type).items():
+                    if enodes[0].name.value == "node":
+                        node_sets.extend(n.selection_set for n in enodes if n.selection_set)
+                        if value is not None and not data:
+                            data = [e.get(ekey) for e in value.get(key) or [] if e]
+        return node_sets, node_type, data
+
+
+def is_connection(typ: GraphQLNamedType | None) -> bool:
+    return isinstance(typ, GraphQLObjectType) and typ.name.endswith("Connection") and "edges" in typ.fields
+
+
+def _check_shape(sel: _Selections, operation: OperationDefinitionNode) -> None:
+    """Shopify's bulk-query rules: top-level connections, <= 5 connections, <= 2 levels, parent ids."""
+    root = sel.schema.query_type
+    assert root is not None
+    count = 0
+
+    def walk(sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, depth: int, path: str) -> None:
+        nonlocal count
+        fields = sel.collect(sel_sets, typ)
+        for key, fnodes in fields.items():
+            name = fnodes[0].name.value
+            ftype = sel.field_type(typ, name)
+            if ftype is None or is_leaf_type(ftype):
+                continue
+            subs = [n.selection_set for n in fnodes if n.selection_set]
+            if is_connection(ftype):
+                count += 1
+                if depth > MAX_DEPTH:
+                    raise BulkQueryError(
+                        f"Bulk queries cannot contain connections with a nesting depth greater than {MAX_DEPTH}."
+                    )
+                parent_id = fields.get("id")
+                if depth > 0 and (parent_id is None or parent_id[0].name.value != "id"):
+                    raise BulkQueryError(
+                        "The parent 'node' field for a nested connection must select the 'id' field without an "
+                        f"alias and must be of 'ID' return type. Connection fields without 'id': {key}."
+                    )
+                node_sets, node_type, _ = sel.connection_nodes(ftype, fnodes, None)  # type: ignore[arg-type]
+                walk(node_sets, node_type, depth + 1, f"{path}.{key}")
+            else:
+                walk(subs, ftype, depth, f"{path}.{key}")
+
+    top = sel.collect([operation.selection_set], root)
+    if not top:
+        raise BulkQueryError("Bulk queries must contain at least one connection.")
+    for key, fnodes in top.items():
+        ftype = sel.field_type(root, fnodes[0].name.value)
+        if not is_connection(ftype):
+            raise BulkQueryError(f"Bulk queries must contain at least one connection. '{key}' is not a connection.")
+    walk([operation.selection_set], root, 0, "")
+    if count > MAX_CONNECTIONS:
+        raise BulkQueryError(f"Bulk queries cannot contain more than {MAX_CONNECTIONS} connections.")
+
+
+def flatten(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    data: Record,
+) -> tuple[list[str], int]:
+    """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``."""
+    sel = _Selections(schema, fragments)
+    root = schema.query_type
+    assert root is not None
+    lines: list[str] = []
+    roots = 0
+
+    def strip(
+        value: Any, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, owner: str | None, kids: list[Any]
+    ) -> Any:
+        if value is None or is_leaf_type(typ):
+            return value
+        if isinstance(value, list):
+            return [strip(v, sel_sets, typ, owner, kids) for v in value]
+        out: Record = {}
+        owner = value.get("id") or owner
+        for key, fnodes in sel.collect(sel_sets, typ).items():
+            if key not in value:
+                continue
+            ftype = sel.field_type(typ, fnodes[0].name.value)
+            if ftype is None or is_leaf_type(ftype):
+                out[key] = value[key]
+            elif is_connection(ftype):
+                node_sets, node_type, nodes = sel.connection_nodes(ftype, fnodes, value[key] or {})  # type: ignore[arg-type]
+                kids.extend((n, node_sets, node_type, owner) for n in nodes if n is not None)
+            else:
+                subs = [n.selection_set for n in fnodes if n.selection_set]
+                out[key] = strip(value[key], subs, ftype, owner, kids)
+        return out
+
+    def emit(node: Record, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, parent: str | None) -> None:
+        kids: list[Any] = []
+        line = strip(node, sel_sets, typ, node.get("id"), kids)
+        if parent is not None:
+            line["__parentId"] = parent
+        lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+        for child, child_sets, child_type, owner in kids:
+            emit(child, child_sets, child_type, owner)
+
+    for key, fnodes in sel.collect([operation.selection_set], root).items():
+        ftype = sel.field_type(root, fnodes[0].name.value)
+        node_sets, node_type, nodes = sel.connection_nodes(ftype, fnodes, data.get(key) or {})  # type: ignore[arg-type]
+        for node in nodes:
+            if node is not None:
+                roots += 1
+                emit(node, node_sets, node_type, None)
+    return lines, roots
+
+
+class BulkManager:
+    """Bulk operations and async jobs for every shop of one sandbox."""
+
+    def __init__(self, schema: GraphQLSchema):
+        self.schema = schema
+        self._ops: dict[str, BulkOp] = {}
+        self._latest: dict[str, str] = {}
+        self._next = 1
+        self._jobs: dict[str, Record] = {}
+        self._next_job = 1
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- jobs
+
+    def new_job(self) -> Record:
+        with self._lock:
+            ident = gid("Job", str(uuid.UUID(int=self._next_job)))
+            self._next_job += 1
+            self._jobs[ident] = {"__typename": "Job", "id": ident, "done": False}
+            return dict(self._jobs[ident])
+
+    def job(self, ident: str) -> Record | None:
+        """Jobs finish as soon as they are created; a poll reports ``done: true``."""
+        job = self._jobs.get(ident)
+        if job is None:
+            return None
+        job["done"] = True
+        return job
+
+    # ----------------------------------------------------------------- bulk operations
+
+    def run_query(self, rctx: RequestContext, query: str) -> Record:
+        shop = rctx.conn.shop_domain
+        latest = self._ops.get(self._latest.get(shop, ""))
+        if latest is not None and latest.status in ("CREATED", "RUNNING"):
+            return _user_error(
+                None,
+                f"A bulk query operation for this app and shop is already in progress: {latest.id}.",
+                "OPERATION_IN_PROGRESS",
+            )
+        try:
+            document = parse(query)
+        except GraphQLSyntaxError as exc:
+            return _user_error(["query"], f"Invalid bulk query: {exc.message}", "INVALID")
+        errors = validate(self.schema, document)
+        if errors:
+            return _user_error(["query"], f"Invalid bulk query: {errors[0].message}", "INVALID")
+        ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(ops) != 1 or ops[0].operation != OperationType.QUERY:
+            return _user_error(["query"], "Invalid bulk query: expected exactly one query operation.", "INVALID")
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        try:
+            _check_shape(_Selections(self.schema, fragments), ops[0])
+        except BulkQueryError as exc:
+            return _user_error(["query"], str(exc), "INVALID")
+        bulk_cfg = rctx.sandbox.config.bulk
+        with self._lock:
+            number = self._next
+            self._next += 1
+        op = BulkOp(
+            id=gid("BulkOperation", number),
+            shop=shop,
+            query=query,
+            created_at=iso(rctx.sandbox.state.clock.now()),
+            base_url=rctx.base_url,
+            fail=bool(bulk_cfg.fail_next),
+        )
+        bulk_cfg.fail_next = False
+        self._ops[op.id] = op
+        self._latest[shop] = op.id
+        worker = threading.Thread(
+            target=self._execute, args=(rctx, op, document, ops[0], fragments), name=f"bulk-{number}", daemon=True
+        )
+        worker.start()
+        return {"bulkOperation": op.view(), "userErrors": []}
+
+    def _execute(
+        self,
+        rctx: RequestContext,
+        op: BulkOp,
+        document: Any,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+    ) -> None:
+        from sandbox.shopify.resolvers import RequestContext
+
+        try:
+            with rctx.sandbox.state.lock:
+                rctx.store.refresh()
+                bulk_ctx = RequestContext(
+                    sandbox=rctx.sandbox,
+                    conn=rctx.conn,
+                    store=rctx.store,
+                    bulk_manager=self,
+                    base_url=rctx.base_url,
+                    bulk=True,
+                )
+                result = execute_sync(self.schema, document, context_value=bulk_ctx)
+                op.lines, op.root_count = flatten(self.schema, operation, fragments, result.data or {})
+        except Exception:  # a crashed bulk query is reported as FAILED, as Shopify does
+            op.lines, op.root_count, op.fail = [], 0, True
+        finally:
+            op.done.set()
+
+    def _advance(self, rctx: RequestContext, op: BulkOp) -> None:
+        if op.status not in ("CREATED", "RUNNING"):
+            return
+        op.polls += 1
+        if op.polls <= int(rctx.sandbox.config.bulk.polls_until_complete) or not op.done.is_set():
+            op.status = "RUNNING"
+            return
+        lines = op.lines or []
+        op.completed_at = iso(rctx.sandbox.state.clock.now())
+        base = f"{op.base_url}/_bulk/{num(op.id)}"
+        if op.fail:
+            kept = lines[: len(lines) // 2]
+            op.lines = kept
+            op.status = "FAILED"
+            op.error_code = "INTERNAL_SERVER_ERROR"
+            op.object_count = len(kept)
+            op.partial_url = f"{base}.partial.jsonl" if kept else None
+            return
+        op.status = "COMPLETED"
+        op.object_count = len(lines)
+        body = self._body(op)
+        op.file_size = len(body)
+        op.url = f"{base}.jsonl" if lines else None
+
+    def poll(self, rctx: RequestContext, ident: str) -> Record | None:
+        op = self._ops.get(ident)
+        if op is None or op.shop != rctx.conn.shop_domain:
+            return None
+        self._advance(rctx, op)
+        return op.view()
+
+    def current(self, rctx: RequestContext, op_type: str) -> Record | None:
+        if op_type != "QUERY":
+            return None
+        ident = self._latest.get(rctx.conn.shop_domain)
+        return self.poll(rctx, ident) if ident else None
+
+    def cancel(self, rctx: RequestContext, ident: str) -> Record:
+        op = self._ops.get(ident)
+        if op is None or op.shop != rctx.conn.shop_domain:
+            return {
+                "bulkOperation": None,
+                "userErrors": [{"field": ["id"], "message": "Bulk operation does not exist"}],
+            }
+        if op.status not in ("CREATED", "RUNNING"):
+            return {
+                "bulkOperation": op.view(),
+                "userErrors": [
+                    {"field": None, "message": f"A bulk operation cannot be canceled when it is {op.status.lower()}"}
+                ],
+            }
+        op.status = "CANCELED"
+        op.completed_at = iso(rctx.sandbox.state.clock.now())
+        return {"bulkOperation": op.view(), "userErrors": []}
+
+    @staticmethod
+    def _body(op: BulkOp) -> bytes:
+        return "".join(line + "\n" for line in op.lines or []).encode()
+
+    def download(self, shop: str, filename: str) -> bytes | None:
+        """The body behind ``url`` / ``partialDataUrl`` (``{n}.jsonl`` / ``{n}.partial.jsonl``)."""
+        partial = filename.endswith(".partial.jsonl")
+        stem = filename.removesuffix(".partial.jsonl").removesuffix(".jsonl")
+        op = self._ops.get(gid("BulkOperation", stem))
+        if op is None or op.shop != shop:
+            return None
+        if partial and op.status == "FAILED" and op.partial_url:
+            return self._body(op)
+        if not partial and op.status == "COMPLETED" and op.url:
+            return self._body(op)
+        return None
+
+
+def _user_error(field_path: list[str] | None, message: str, code: str) -> Record:
+    return {"bulkOperation": None, "userErrors": [{"field": field_path, "message": message, "code": code}]}
