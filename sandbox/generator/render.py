@@ -214,7 +214,14 @@ def _render_shopify_order(ctx: ConnCtx, so: ShopifyOrder, refunds: list[dict[str
                     ]
                 },
                 "refundShippingLines": {
-                    "nodes": [{"subtotalAmountSet": _money(r["shipping"], cur)}] if r["shipping"] > 0 else []
+                    "nodes": [
+                        {
+                            "id": f"gid://shopify/RefundShippingLine/{r['num']}",
+                            "subtotalAmountSet": _money(r["shipping"], cur),
+                        }
+                    ]
+                    if r["shipping"] > 0
+                    else []
                 },
                 "transactions": {
                     "nodes": [

@@ -547,6 +547,15 @@ def refund_create(_root: Any, info: GraphQLResolveInfo, input: Record) -> Record
         for tx in tx_inputs
     ]
     refund = _append_refund(store, rctx, order, lines, transactions, input.get("note"), now, currency)
+    if shipping_amount:
+        refund["refundShippingLines"] = {
+            "nodes": [
+                {
+                    "id": store.next_gid("RefundShippingLine"),
+                    "subtotalAmountSet": money_bag(quantize(shipping_amount, currency), currency),
+                }
+            ]
+        }
     if shipping_amount and transactions:
         refunded_shipping = bag_amount(order.get("totalRefundedShippingSet")) + shipping_amount
         order["totalRefundedShippingSet"] = money_bag(quantize(refunded_shipping, currency), currency)

@@ -843,6 +843,10 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Refund", "order"): _refund_order,
     ("Refund", "totalRefundedSet"): _refund_total,
     ("Refund", "refundLineItems"): _positional("refundLineItems"),
+    ("Refund", "refundShippingLines"): _positional("refundShippingLines"),
+    ("RefundShippingLine", "taxAmountSet"): _money_field(
+        "taxAmountSet", lambda c, r: money_bag(Decimal("0"), c.currency)
+    ),
     ("Refund", "transactions"): _positional("transactions"),
     ("RefundLineItem", "id"): _rli_id,
     ("RefundLineItem", "restocked"): _rli_restocked,

@@ -356,6 +356,7 @@ class ShopStore:
             for r in order.get("refunds") or []:
                 yield r
                 yield from (r.get("refundLineItems") or {}).get("nodes", [])
+                yield from (r.get("refundShippingLines") or {}).get("nodes", [])
                 yield from (r.get("transactions") or {}).get("nodes", [])
             yield from order.get("transactions") or []
 

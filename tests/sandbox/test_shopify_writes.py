@@ -668,3 +668,28 @@ def test_bulk_failure_exposes_partial_data(shop: Shop) -> None:
     assert again["status"] == "COMPLETED" and len(_lines(shop, again["url"])) == 6
     node = shop.data("query($id: ID!) { node(id: $id) { ... on BulkOperation { status } } }", {"id": again["id"]})
     assert node["node"] == {"status": "COMPLETED"}
+
+
+def test_record_only_shipping_refund_is_a_refund_shipping_line(shop: Shop) -> None:
+    """A mirrored cancellation refunds shipping too: the amount lives in refundShippingLines, no money moves."""
+    payload = shop.data(
+        """mutation($input: RefundInput!) { refundCreate(input: $input) {
+            refund { totalRefundedSet { shopMoney { amount } } transactions(first: 5) { nodes { kind } }
+                     refundShippingLines(first: 5) { nodes { id subtotalAmountSet { shopMoney { amount } } } } }
+            userErrors { field message } } }""",
+        {
+            "input": {
+                "orderId": "gid://shopify/Order/5000001",
+                "note": "TikTok Shop cancellation 1",
+                "shipping": {"amount": "4.99"},
+            }
+        },
+    )["refundCreate"]
+    assert payload["userErrors"] == []
+    refund = payload["refund"]
+    assert refund["transactions"]["nodes"] == []
+    assert refund["totalRefundedSet"]["shopMoney"]["amount"] == "0.00"
+    lines = refund["refundShippingLines"]["nodes"]
+    assert [n["subtotalAmountSet"]["shopMoney"]["amount"] for n in lines] == ["4.99"]
+    assert lines[0]["id"].startswith("gid://shopify/RefundShippingLine/")
+    assert shop.counter("shopify.refund_money_transactions") == 0
