@@ -13,7 +13,7 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-DATASETS = {"shopify": "raw_shopify", "tiktok_shop": "raw_tiktok_shop"}
+DATASETS = {"shopify": "raw_shopify", "tiktok_shop": "raw_tiktok_shop", "config": "raw_config"}
 
 
 @dataclass

@@ -32,7 +32,7 @@ def money(value: Any, field: str, currency: str | None = None, *, nullable: bool
         if nullable:
             return None
         raise InvalidField(field, "money is missing", value)
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidField(field, f"money must be a decimal string, got {type(value).__name__} {value!r}", value)
     text = str(value).strip()
     if not _MONEY_RE.match(text):
@@ -69,7 +69,7 @@ def timestamp_unix(value: Any, field: str, *, nullable: bool = False) -> datetim
         if nullable:
             return None
         raise InvalidField(field, "timestamp is missing", value)
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidField(field, f"Unix timestamp must be an integer, got {type(value).__name__}", value)
     if isinstance(value, str):
         if not value.isdigit():

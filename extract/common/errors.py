@@ -56,6 +56,14 @@ class ApiError(PlatformError):
     """The platform understood the request and refused it."""
 
 
+class OutcomeUnknown(PlatformError):
+    """A write whose answer was lost (timeout, connection cut mid-body, truncated JSON, 5xx).
+
+    The platform may or may not have applied it, so it is not repeated blindly: the caller
+    re-reads the platform's state and decides.
+    """
+
+
 class RetriesExhausted(PlatformError):
     def __init__(self, last: PlatformError, attempts: int) -> None:
         super().__init__(

@@ -2,7 +2,9 @@
 
 The request is rebuilt on every attempt (TikTok signs each request with a fresh timestamp).
 A body that ends early or is not valid JSON is treated like a 5xx: the platform did answer, but
-not completely, so the same call is safe to repeat for reads. Callers decide for writes.
+not completely, so the same call is safe to repeat for reads. Writes pass ``repeatable=False``:
+only failures that certainly changed nothing (429, connection refused) are retried, and any
+failure after which the request may have been applied raises ``OutcomeUnknown`` at once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from extract.common.errors import PlatformError, RateLimited, RetriesExhausted, TransientError
+from extract.common.errors import OutcomeUnknown, PlatformError, RateLimited, RetriesExhausted, TransientError
 
 
 @dataclass
@@ -68,8 +70,12 @@ def send_json(
     rng: random.Random | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Callable[[str, float], None] | None = None,
+    repeatable: bool = True,
 ) -> tuple[Any, httpx.Response]:
-    """Send until a complete JSON answer arrives; ``classify`` raises typed errors for platform codes."""
+    """Send until a complete JSON answer arrives; ``classify`` raises typed errors for platform codes.
+
+    ``repeatable=False`` is for writes: a lost answer raises ``OutcomeUnknown`` instead of a retry.
+    """
     rng = rng or random.Random()
     last: PlatformError | None = None
     for attempt in range(policy.max_attempts):
@@ -105,6 +111,9 @@ def send_json(
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError) as exc:
             last = TransientError(platform, f"transport error: {exc.__class__.__name__}", path=path)
             stats.note("transport")
+            # never sent: no connection was made, or none was free in the pool
+            if not repeatable and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+                raise _outcome_unknown(last, stats) from None
         except RateLimited as exc:
             last = exc
             stats.throttled += 1
@@ -112,6 +121,8 @@ def send_json(
         except TransientError as exc:
             last = exc
             stats.note("transient")
+            if not repeatable:
+                raise _outcome_unknown(last, stats) from None
         if attempt + 1 >= policy.max_attempts:
             break
         wait = policy.backoff(attempt, rng)
@@ -125,3 +136,16 @@ def send_json(
     stats.failed += 1
     assert last is not None
     raise RetriesExhausted(last, policy.max_attempts)
+
+
+def _outcome_unknown(last: PlatformError, stats: CallStats) -> OutcomeUnknown:
+    stats.failed += 1
+    stats.note("outcome_unknown")
+    return OutcomeUnknown(
+        last.platform,
+        f"outcome unknown ({last.platform_message}); the write may have been applied: re-read before repeating",
+        code=last.code,
+        request_id=last.request_id,
+        http_status=last.http_status,
+        path=last.path,
+    )
