@@ -54,5 +54,19 @@ def emit(table: str, rows: list[dict[str, Any]], primary_key: list[str], columns
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 
 
+#: typed up front: ``field`` and ``record_key`` can be null in a whole load, and dlt does not
+#: create columns that never received a value
+QUARANTINE_COLUMNS = {
+    "connection_id": {"data_type": "text"},
+    "entity": {"data_type": "text"},
+    "record_hash": {"data_type": "text"},
+    "record_key": {"data_type": "text"},
+    "field": {"data_type": "text"},
+    "reason": {"data_type": "text"},
+    "payload": {"data_type": "text"},
+    "last_seen_at": {"data_type": "timestamp", "timezone": True},
+}
+
+
 def emit_quarantine(rows: list[dict[str, Any]]) -> Any:
-    return emit(QUARANTINE_TABLE, rows, QUARANTINE_KEY, {"payload": {"data_type": "text"}})
+    return emit(QUARANTINE_TABLE, rows, QUARANTINE_KEY, QUARANTINE_COLUMNS)
