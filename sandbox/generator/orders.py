@@ -70,10 +70,12 @@ def build_orders(ctx: ConnCtx) -> None:
         chosen = rng.sample(source, k=min(len(source), rng.choice([1, 1, 1, 2, 2, 3])))
         units: list[Unit] = []
         for v in chosen:
+            # one discount per SKU line, so every unit of it costs the same (a partial refund of
+            # n units is then n × the unit price on both platforms)
+            price = v.tiktok_price or v.price
+            seller_disc = money(price * Decimal(rng.choice([0, 0, 0, 10, 15])) / 100)
+            plat_disc = money(price * Decimal(rng.choice([0, 0, 0, 0, 5, 10])) / 100)
             for _ in range(rng.choice([1, 1, 1, 2])):
-                price = v.tiktok_price or v.price
-                seller_disc = money(price * Decimal(rng.choice([0, 0, 0, 10, 15])) / 100)
-                plat_disc = money(price * Decimal(rng.choice([0, 0, 0, 0, 5, 10])) / 100)
                 units.append(Unit(str(ctx.ids.take("tt_line")), v, price, seller_disc, plat_disc))
         warehouse = ctx.fbt_warehouse if fbt else rng.choice(mapped)[0]
         free_ship = sum((u.sale_price for u in units), Decimal(0)) >= 35

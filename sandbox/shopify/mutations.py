@@ -324,9 +324,10 @@ def order_cancel(
             gateway = (order.get("paymentGatewayNames") or ["manual"])[0]
             transactions.append(_transaction(store, "REFUND", gateway, refundable, currency, now))
     if refund_lines or transactions:
-        _append_refund(
-            store, rctx, order, refund_lines, transactions, f"Order canceled: {reason.lower()}", now, currency
-        )
+        # the staff note travels with the cancellation's refund record (an emulator assumption,
+        # documented in docs/sandbox.md): that is how a repair names the TikTok cancellation it mirrors
+        note = f"Order canceled: {reason.lower()}" + (f" - {staffNote}" if staffNote else "")
+        _append_refund(store, rctx, order, refund_lines, transactions, note, now, currency)
     if not transactions and order.get("displayFinancialStatus") in ("PENDING", "AUTHORIZED"):
         order["displayFinancialStatus"] = "VOIDED"
     order["cancelledAt"] = now

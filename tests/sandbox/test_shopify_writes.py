@@ -693,3 +693,16 @@ def test_record_only_shipping_refund_is_a_refund_shipping_line(shop: Shop) -> No
     assert [n["subtotalAmountSet"]["shopMoney"]["amount"] for n in lines] == ["4.99"]
     assert lines[0]["id"].startswith("gid://shopify/RefundShippingLine/")
     assert shop.counter("shopify.refund_money_transactions") == 0
+
+
+def test_order_cancel_staff_note_names_the_cancellation_refund(shop: Shop) -> None:
+    """A repair cancels with a staff note naming the TikTok cancellation; the refund record carries it."""
+    payload = shop.data(
+        """mutation($id: ID!) { orderCancel(orderId: $id, reason: CUSTOMER, refund: false, restock: true,
+              staffNote: "TikTok Shop cancellation 4036000000000000001") {
+            job { id } orderCancelUserErrors { code } } }""",
+        {"id": "gid://shopify/Order/5000002"},
+    )["orderCancel"]
+    assert payload["orderCancelUserErrors"] == []
+    note = shop.order(5000002, "refunds { note }")["refunds"][-1]["note"]
+    assert "TikTok Shop cancellation 4036000000000000001" in note
