@@ -1,0 +1,148 @@
+{#-
+  Small JSON helpers behind adapter.dispatch, so models stay portable: DuckDB implements them
+  here; another engine adds its own `<adapter>__` version without copying any model.
+-#}
+
+{#- The first element of a JSON array of strings that starts with `prefix`, with the prefix removed. -#}
+{% macro json_array_value_with_prefix(json_column, prefix) -%}
+    {{ return(adapter.dispatch('json_array_value_with_prefix', 'shoptok')(json_column, prefix)) }}
+{%- endmacro %}
+
+{% macro default__json_array_value_with_prefix(json_column, prefix) -%}
+    (
+        select substr(t.tag, {{ prefix | length + 1 }})
+        from (select unnest(cast(json_extract_string({{ json_column }}, '$[*]') as varchar[])) as tag) as t
+        where starts_with(t.tag, '{{ prefix }}')
+        limit 1
+    )
+{%- endmacro %}
+
+{#- The value of the first {"key": …, "value": …} object in a JSON array whose key equals `key`. -#}
+{% macro json_key_value(json_column, key) -%}
+    {{ return(adapter.dispatch('json_key_value', 'shoptok')(json_column, key)) }}
+{%- endmacro %}
+
+{% macro default__json_key_value(json_column, key) -%}
+    (
+        select json_extract_string(a.attr, '$.value')
+        from (select unnest(cast(json_extract({{ json_column }}, '$[*]') as json[])) as attr) as a
+        where json_extract_string(a.attr, '$.key') = '{{ key }}'
+        limit 1
+    )
+{%- endmacro %}
+
+{#- The as_of var as a timestamp literal: every time-based rule compares against this, never now(). -#}
+{% macro as_of() -%}
+    cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- A timestamp with time zone as a UTC wall-clock timestamp: the one timestamp type the marts use. -#}
+{% macro to_utc(column) -%}
+    {{ return(adapter.dispatch('to_utc', 'shoptok')(column)) }}
+{%- endmacro %}
+
+{% macro default__to_utc(column) -%}
+    cast(timezone('UTC', {{ column }}) as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#-
+  The newest row per key. dlt merges on the primary key, so duplicates should not exist; a load
+  killed at the wrong moment can still leave one (dlt #3023), and staging must not pass it on.
+-#}
+{% macro deduplicated(relation, keys) -%}
+    (
+        select *
+        from (
+            select
+                *,
+                row_number() over (partition by {{ keys | join(', ') }} order by _dlt_load_id desc) as _row_rank
+            from {{ relation }}
+        ) as ranked
+        where _row_rank = 1
+    )
+{%- endmacro %}
+
+{#-
+  drift_type and drift_flags from an ordered list of (drift type, boolean column) pairs: the type is
+  the first rule that fails, the flags list every rule that fails. A NULL rule counts as passing.
+-#}
+{% macro drift_columns(rules, ok='in_sync') -%}
+    case
+        {%- for name, cond in rules %}
+        when coalesce({{ cond }}, false) then '{{ name }}'
+        {%- endfor %}
+        else '{{ ok }}'
+    end as drift_type,
+    {{ shoptok.flag_list(rules) }} as drift_flags
+{%- endmacro %}
+
+{% macro flag_list(rules) -%}
+    {{ return(adapter.dispatch('flag_list', 'shoptok')(rules)) }}
+{%- endmacro %}
+
+{% macro default__flag_list(rules) -%}
+    {%- if rules | length == 0 -%}
+    cast([] as varchar[])
+    {%- else -%}
+    list_filter(
+        [{% for name, cond in rules %}case when coalesce({{ cond }}, false) then '{{ name }}' end{% if not loop.last %}, {% endif %}{% endfor %}],
+        lambda x: x is not null
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro postgres__flag_list(rules) -%}
+    array_remove(
+        array[{% for name, cond in rules %}case when coalesce({{ cond }}, false) then '{{ name }}' end{% if not loop.last %}, {% endif %}{% endfor %}]::text[],
+        null
+    )
+{%- endmacro %}
+
+{#- JSON building, portable: payloads are the exact API inputs the repair jobs send. -#}
+{% macro json_obj(pairs) -%}
+    {{ return(adapter.dispatch('json_obj', 'shoptok')(pairs)) }}
+{%- endmacro %}
+
+{% macro default__json_obj(pairs) -%}
+    json_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{% macro postgres__json_obj(pairs) -%}
+    json_build_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{% macro json_list(expr, order_by) -%}
+    {{ return(adapter.dispatch('json_list', 'shoptok')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__json_list(expr, order_by) -%}
+    to_json(list({{ expr }} order by {{ order_by }}))
+{%- endmacro %}
+
+{% macro postgres__json_list(expr, order_by) -%}
+    json_agg({{ expr }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro list_size(column) -%}
+    {{ return(adapter.dispatch('list_size', 'shoptok')(column)) }}
+{%- endmacro %}
+
+{% macro default__list_size(column) -%}len({{ column }}){%- endmacro %}
+
+{% macro postgres__list_size(column) -%}coalesce(cardinality({{ column }}), 0){%- endmacro %}
+
+{% macro list_contains(column, value) -%}
+    {{ return(adapter.dispatch('list_contains', 'shoptok')(column, value)) }}
+{%- endmacro %}
+
+{% macro default__list_contains(column, value) -%}list_contains({{ column }}, {{ value }}){%- endmacro %}
+
+{% macro postgres__list_contains(column, value) -%}({{ value }} = any({{ column }})){%- endmacro %}
+
+{% macro json_array_of(expr) -%}
+    {{ return(adapter.dispatch('json_array_of', 'shoptok')(expr)) }}
+{%- endmacro %}
+
+{% macro default__json_array_of(expr) -%}json_array({{ expr }}){%- endmacro %}
+
+{% macro postgres__json_array_of(expr) -%}json_build_array({{ expr }}){%- endmacro %}

@@ -1,0 +1,26 @@
+with source as (
+
+    select * from {{ deduplicated(source('tiktok_shop', 'returns'), ['connection_id', 'return_id']) }}
+
+),
+
+renamed as (
+
+    select
+        connection_id,
+        return_id as tiktok_return_id,
+        order_id as tiktok_order_id,
+        return_type,
+        return_status,
+        role,
+        {{ to_utc('create_time') }} as created_at,
+        {{ to_utc('update_time') }} as updated_at,
+        refund_currency as currency,
+        refund_total,
+        refund_subtotal,
+        refund_shipping_fee
+    from source
+
+)
+
+select * from renamed
