@@ -65,7 +65,8 @@ def _counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str, int]
         tables = [
             r[0]
             for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? and table_name not like '_dlt%'",
+                "select table_name from information_schema.tables "
+                "where table_schema = ? and table_name not like '_dlt%'",
                 [dataset],
             ).fetchall()
         ]

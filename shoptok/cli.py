@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shoptok.embedded import EmbeddedSandbox
+from shoptok.settings import load_settings
 
 app = typer.Typer(
     name="shoptok",
@@ -64,6 +65,84 @@ def demo_cmd(
     finally:
         sandbox.stop()
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
+
+
+WarehouseOpt = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB warehouse file (default: $SHOPTOK_WAREHOUSE or var/warehouse.duckdb)."),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="The run's clock, ISO-8601 UTC (default: now, or the sandbox's).")
+]
+
+
+def _connections(connections_file: Path | None, sandbox_url: str | None, connection: str | None):
+    """Connections from a file (+ env credentials), a running sandbox, or None for the embedded sandbox."""
+    from shoptok.connections import connection_from_entry, load_connections_file
+    from shoptok.settings import environ
+
+    if connections_file:
+        conns = load_connections_file(connections_file, environ())
+    elif sandbox_url:
+        manifest = httpx.get(f"{sandbox_url.rstrip('/')}/_sandbox/manifest", timeout=30).raise_for_status().json()
+        conns = [
+            connection_from_entry(
+                c,
+                shopify_base_url=f"{sandbox_url.rstrip('/')}/shopify/{c['shopify']['shop_domain']}",
+                tiktok_base_url=f"{sandbox_url.rstrip('/')}/tiktok",
+            )
+            for c in manifest["connections"]
+        ]
+    else:
+        return None
+    return [c for c in conns if connection in (None, c.id)]
+
+
+@app.command("extract")
+def extract_cmd(
+    connection: Annotated[str | None, typer.Option("--connection", help="Only this connection id.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="First load starts here (ISO date or time).")] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Forget cursors and re-read everything.")
+    ] = False,
+    as_of: AsOfOpt = None,
+    warehouse: WarehouseOpt = None,
+    connections_file: Annotated[
+        Path | None, typer.Option("--connections", help="Connections file (credentials from env vars).", exists=True)
+    ] = None,
+    sandbox_url: Annotated[str | None, typer.Option("--sandbox-url", help="Extract from a running sandbox.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the embedded sandbox merchant.")] = 42,
+) -> None:
+    """Land raw Shopify and TikTok Shop data in the warehouse, incrementally, merging on keys."""
+    from shoptok.extract_cli import run_extract_cli
+
+    settings = load_settings(warehouse, as_of)
+    conns = _connections(connections_file, sandbox_url, connection)
+    run_extract_cli(console, settings, conns, connection=connection, since=since, full_refresh=full_refresh, seed=seed)
+
+
+@app.command("transform")
+def transform_cmd(
+    as_of: AsOfOpt = None,
+    warehouse: WarehouseOpt = None,
+    select: Annotated[str | None, typer.Option("--select", help="dbt node selection.")] = None,
+) -> None:
+    """Build the dbt models (staging → intermediate → marts) and their tests with the run's clock."""
+    from shoptok.extract_cli import drift_summary
+    from shoptok.transform import run_dbt
+
+    settings = load_settings(warehouse, as_of)
+    clock = settings.as_of_or_now()
+    args = ["build"] + (["--select", select] if select else [])
+    with console.status(f"dbt build (as of {clock.isoformat()})..."):
+        result = run_dbt(args, warehouse=settings.warehouse_path, as_of=clock)
+    tail = "\n".join(
+        line for line in result.output.splitlines() if "Done." in line or "ERROR" in line or "FAIL" in line
+    )
+    console.print(tail or result.output[-2000:])
+    if not result.ok:
+        raise typer.Exit(1)
+    console.print(drift_summary(settings.warehouse_path))
 
 
 def main() -> None:

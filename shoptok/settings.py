@@ -29,6 +29,13 @@ class Settings:
     warehouse: Path | None = None
     as_of: datetime | None = None
 
+    def as_of_or_now(self) -> datetime:
+        return self.as_of or datetime.now(UTC).replace(microsecond=0)
+
+    @property
+    def pipelines_dir(self) -> Path:
+        return self.home / "dlt"
+
     @property
     def warehouse_path(self) -> Path:
         if self.warehouse is not None:
@@ -39,3 +46,8 @@ class Settings:
 
 def load_settings(warehouse: Path | None = None, as_of: str | None = None) -> Settings:
     return Settings(warehouse=warehouse, as_of=parse_as_of(as_of) or parse_as_of(os.environ.get("SHOPTOK_AS_OF")))
+
+
+def environ() -> dict[str, str]:
+    """The process environment, read in one place (credentials, paths)."""
+    return dict(os.environ)
