@@ -74,7 +74,7 @@ class BulkPolling:
     and backs off (a million-order export takes tens of minutes; each poll costs one point).
     """
 
-    initial_s: float = 1.0
+    initial_s: float = 0.5
     factor: float = 1.5
     max_s: float = 30.0
     timeout_s: float = 6 * 3600.0
