@@ -28,7 +28,9 @@ def _child(url: str, warehouse: Path, pipelines: Path, point: str = "") -> int:
 @pytest.fixture(scope="module")
 def sandbox():
     state, _ = generate(
-        GeneratorParams(tiktok_orders_per_connection=200, shopify_web_orders_per_connection=80, products_per_connection=25)
+        GeneratorParams(
+            tiktok_orders_per_connection=200, shopify_web_orders_per_connection=80, products_per_connection=25
+        )
     )
     with SandboxServer(state) as srv:
         yield srv

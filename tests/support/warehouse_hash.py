@@ -11,7 +11,9 @@ import duckdb
 VOLATILE = {"_dlt_load_id", "_dlt_id", "last_seen_at"}
 
 
-def table_fingerprints(warehouse: Path, schemas: tuple[str, ...] = ("raw_shopify", "raw_tiktok_shop")) -> dict[str, str]:
+def table_fingerprints(
+    warehouse: Path, schemas: tuple[str, ...] = ("raw_shopify", "raw_tiktok_shop")
+) -> dict[str, str]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         out = {}
@@ -35,6 +37,8 @@ def duplicate_keys(warehouse: Path, table: str, keys: list[str]) -> int:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         k = ", ".join(keys)
-        return con.execute(f"select count(*) from (select {k} from {table} group by {k} having count(*) > 1)").fetchone()[0]
+        return con.execute(
+            f"select count(*) from (select {k} from {table} group by {k} having count(*) > 1)"
+        ).fetchone()[0]
     finally:
         con.close()
