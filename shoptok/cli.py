@@ -44,26 +44,41 @@ def demo_cmd(
     scenario: Annotated[
         Path | None, typer.Option("--scenario", help="Run on a scenario directory instead of the generator.")
     ] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option("--warehouse", help="Demo warehouse (default var/demo/warehouse.duckdb; rebuilt).")
+    ] = None,
 ) -> None:
-    """Start the sandbox with the default merchant and show what each connection holds."""
+    """Sandbox merchant → extract → dbt build → drift per type and the repair plan."""
+    import shutil
+
+    from shoptok.connections import connections_from_sandbox
+    from shoptok.extract_cli import _run_with_progress, drift_summary, summary_table
+    from shoptok.settings import Settings, parse_as_of
+    from shoptok.transform import run_dbt
+
     started = time.monotonic()
+    home = load_settings().home / "demo"
+    target = warehouse or home / "warehouse.duckdb"
+    shutil.rmtree(home / "dlt", ignore_errors=True)
+    for stale in (target, target.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+    settings = Settings(home=home, warehouse=target, as_of=parse_as_of(as_of))
     with console.status("starting the sandbox (generating the merchant)..."):
         sandbox = EmbeddedSandbox(seed=seed, as_of=as_of, scenario=scenario).start()
     try:
-        counts = httpx.get(f"{sandbox.base_url}/_sandbox/counts", timeout=30).raise_for_status().json()
-        table = Table(title=f"sandbox merchant at {sandbox.base_url} (as of {sandbox.info['as_of']})")
-        table.add_column("entity")
-        for conn in counts:
-            table.add_column(conn, justify="right")
-        for key in next(iter(counts.values())):
-            table.add_row(key, *(f"{counts[c][key]:,}" for c in counts))
-        console.print(table)
-        for c in sandbox.connections:
-            console.print(
-                f"[bold]{c['id']}[/bold]: Shopify {c['shopify_base_url']}  TikTok {sandbox.info['tiktok_base_url']}"
-            )
+        console.print(f"sandbox at {sandbox.base_url}, merchant as of {sandbox.info['as_of']}")
+        result = _run_with_progress(console, settings, connections_from_sandbox(sandbox.info), None, False)
     finally:
         sandbox.stop()
+    console.print(summary_table(result))
+    clock = parse_as_of(sandbox.info["as_of"])
+    with console.status(f"dbt build (as of {clock.isoformat()})..."):
+        built = run_dbt(["build"], warehouse=target, as_of=clock)
+    if not built.ok:
+        console.print(built.output[-4000:])
+        raise typer.Exit(1)
+    console.print(drift_summary(target))
+    console.print(f"warehouse: {target}  (open it with duckdb; marts are in schema 'marts', see docs/marts.md)")
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
 
 
