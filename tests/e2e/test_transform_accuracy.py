@@ -6,16 +6,12 @@ is printed. The same warehouse also proves `dbt docs generate` works.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from extract.run import run_extract
-from sandbox.generator import GeneratorParams, generate
-from sandbox.server import SandboxServer
-from shoptok.connections import connection_from_entry
+from sandbox.generator import GeneratorParams
 from shoptok.transform import run_dbt
 from tests.support.accuracy import confusion, detected, expected, format_confusion
 
@@ -23,23 +19,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("pipeline")
-    state, truth = generate(GeneratorParams())
-    truth_path = root / "truth.jsonl"
-    truth_path.write_text("".join(json.dumps(t) + "\n" for t in truth))
-    warehouse = root / "warehouse.duckdb"
-    with SandboxServer(state) as srv:
-        conns = [
-            connection_from_entry(
-                c.manifest, shopify_base_url=srv.shopify_base(c.shop_domain), tiktok_base_url=srv.tiktok_base
-            )
-            for c in state.connections
-        ]
-        run_extract(conns, warehouse=warehouse, pipelines_dir=root / "dlt")
-    result = run_dbt(["build"], warehouse=warehouse, as_of=state.as_of)
-    assert result.ok, result.output[-6000:]
-    return warehouse, truth_path
+def built(built_merchant) -> tuple[Path, Path]:
+    return built_merchant.warehouse, built_merchant.truth
 
 
 def test_every_drift_type_detected_with_precision_and_recall_one(built):
