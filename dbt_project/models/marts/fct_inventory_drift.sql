@@ -29,7 +29,7 @@ levels as (
 
 in_flight as (
 
-    select * from {{ ref('int_inventory_in_flight') }}
+    select * from {{ ref('int_in_flight_units_counted') }}
 
 ),
 

@@ -19,7 +19,7 @@ lines as (
 
 tracking as (
 
-    select * from {{ ref('int_order_tracking_compared') }}
+    select * from {{ ref('int_tracking_numbers_compared') }}
 
 ),
 
