@@ -33,6 +33,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@cd dbt_project && SHOPTOK_WAREHOUSE=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models tests
 
 format: $(STAMP)
 	@$(BIN)/ruff check --fix .

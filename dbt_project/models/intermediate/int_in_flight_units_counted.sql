@@ -9,7 +9,13 @@ with orders as (
         fulfillment_type = 'FULFILLMENT_BY_SELLER'
         and shopify_order_id is null
         and status in (
-            'ON_HOLD', 'AWAITING_SHIPMENT', 'PARTIALLY_SHIPPING', 'AWAITING_COLLECTION', 'IN_TRANSIT', 'DELIVERED', 'COMPLETED'
+            'ON_HOLD',
+            'AWAITING_SHIPMENT',
+            'PARTIALLY_SHIPPING',
+            'AWAITING_COLLECTION',
+            'IN_TRANSIT',
+            'DELIVERED',
+            'COMPLETED'
         )
 
 )

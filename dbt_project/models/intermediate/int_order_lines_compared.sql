@@ -2,6 +2,9 @@
   SKU × quantity on both sides of each linked order, as canonical strings, so a difference in any
   SKU or quantity shows as a string difference. TikTok lists one line per unit.
 -#}
+{%- set tiktok_line = "tiktok_units.sku || ':' || cast(tiktok_units.quantity as varchar)" -%}
+{%- set shopify_line = "coalesce(shopify_units.sku, '') || ':' || cast(shopify_units.quantity as varchar)" -%}
+
 with links as (
 
     select connection_id, tiktok_order_id, shopify_order_id
@@ -32,11 +35,12 @@ tiktok_lines as (
         links.connection_id,
         links.tiktok_order_id,
         sum(tiktok_units.quantity) as tiktok_units,
-        {{ dbt.listagg("tiktok_units.sku || ':' || cast(tiktok_units.quantity as varchar)", "','", "order by tiktok_units.sku") }} as tiktok_lines
+        {{ dbt.listagg(tiktok_line, "','", 'order by tiktok_units.sku') }} as tiktok_lines
     from links
     inner join tiktok_units
-        on links.connection_id = tiktok_units.connection_id
-        and links.tiktok_order_id = tiktok_units.tiktok_order_id
+        on
+            links.connection_id = tiktok_units.connection_id
+            and links.tiktok_order_id = tiktok_units.tiktok_order_id
     group by 1, 2
 
 ),
@@ -47,11 +51,12 @@ shopify_lines as (
         links.connection_id,
         links.tiktok_order_id,
         sum(shopify_units.quantity) as shopify_units,
-        {{ dbt.listagg("coalesce(shopify_units.sku, '') || ':' || cast(shopify_units.quantity as varchar)", "','", "order by shopify_units.sku") }} as shopify_lines
+        {{ dbt.listagg(shopify_line, "','", 'order by shopify_units.sku') }} as shopify_lines
     from links
     inner join shopify_units
-        on links.connection_id = shopify_units.connection_id
-        and links.shopify_order_id = shopify_units.shopify_order_id
+        on
+            links.connection_id = shopify_units.connection_id
+            and links.shopify_order_id = shopify_units.shopify_order_id
     group by 1, 2
 
 )

@@ -36,10 +36,13 @@ restocked as (
         refunds.shopify_order_id,
         refunds.note,
         refund_lines.sku,
-        sum(case when refund_lines.restock_type != 'NO_RESTOCK' then refund_lines.quantity else 0 end) as restocked_units
+        sum(case when refund_lines.restock_type != 'NO_RESTOCK' then refund_lines.quantity else 0 end)
+            as restocked_units
     from {{ ref('stg_shopify__refunds') }} as refunds
     inner join {{ ref('stg_shopify__refund_line_items') }} as refund_lines
-        on refunds.connection_id = refund_lines.connection_id and refunds.shopify_refund_id = refund_lines.shopify_refund_id
+        on
+            refunds.connection_id = refund_lines.connection_id
+            and refunds.shopify_refund_id = refund_lines.shopify_refund_id
     group by 1, 2, 3, 4
 
 )
@@ -67,6 +70,7 @@ from units
 inner join orders
     on units.connection_id = orders.connection_id and units.tiktok_order_id = orders.tiktok_order_id
 left join lines
-    on orders.connection_id = lines.connection_id
-    and orders.shopify_order_id = lines.shopify_order_id
-    and units.seller_sku = lines.sku
+    on
+        orders.connection_id = lines.connection_id
+        and orders.shopify_order_id = lines.shopify_order_id
+        and units.seller_sku = lines.sku

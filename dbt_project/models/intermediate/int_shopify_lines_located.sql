@@ -18,8 +18,9 @@ fo_lines as (
         sum(fo_lines.remaining_quantity) as remaining_quantity
     from {{ ref('stg_shopify__fulfillment_order_line_items') }} as fo_lines
     inner join {{ ref('stg_shopify__fulfillment_orders') }} as fulfillment_orders
-        on fo_lines.connection_id = fulfillment_orders.connection_id
-        and fo_lines.shopify_fulfillment_order_id = fulfillment_orders.shopify_fulfillment_order_id
+        on
+            fo_lines.connection_id = fulfillment_orders.connection_id
+            and fo_lines.shopify_fulfillment_order_id = fulfillment_orders.shopify_fulfillment_order_id
     group by 1, 2
 
 ),

@@ -27,7 +27,7 @@ linked as (
         candidates.*,
         coalesce(
             {%- for place in var('order_link_priority') %}
-            nullif(link_{{ place }}, ''){% if not loop.last %},{% endif %}
+                nullif(link_{{ place }}, ''){% if not loop.last %},{% endif %}
             {%- endfor %}
         ) as tiktok_order_id
     from candidates

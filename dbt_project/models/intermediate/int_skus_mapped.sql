@@ -40,6 +40,7 @@ from tiktok_skus
 left join overrides
     on tiktok_skus.connection_id = overrides.connection_id and tiktok_skus.seller_sku = overrides.tiktok_seller_sku
 left join variants
-    on tiktok_skus.connection_id = variants.connection_id
-    and coalesce(overrides.shopify_sku, tiktok_skus.seller_sku) = variants.sku
-    and variants.variants_with_sku = 1
+    on
+        tiktok_skus.connection_id = variants.connection_id
+        and coalesce(overrides.shopify_sku, tiktok_skus.seller_sku) = variants.sku
+        and variants.variants_with_sku = 1

@@ -12,7 +12,9 @@ shopify_orders as (
 
     select
         *,
-        row_number() over (partition by connection_id, tiktok_order_id order by created_at, shopify_order_id) as link_rank,
+        row_number()
+            over (partition by connection_id, tiktok_order_id order by created_at, shopify_order_id)
+            as link_rank,
         count(*) over (partition by connection_id, tiktok_order_id) as shopify_order_count
     from {{ ref('int_shopify_orders_linked') }}
     where tiktok_order_id is not null
@@ -31,6 +33,7 @@ select
     coalesce(shopify_orders.shopify_order_count, 0) as shopify_order_count
 from tiktok_orders
 left join shopify_orders
-    on tiktok_orders.connection_id = shopify_orders.connection_id
-    and tiktok_orders.tiktok_order_id = shopify_orders.tiktok_order_id
-    and shopify_orders.link_rank = 1
+    on
+        tiktok_orders.connection_id = shopify_orders.connection_id
+        and tiktok_orders.tiktok_order_id = shopify_orders.tiktok_order_id
+        and shopify_orders.link_rank = 1

@@ -54,11 +54,13 @@ shopify_rows as (
     inner join products
         on variants.connection_id = products.connection_id and variants.shopify_product_id = products.shopify_product_id
     left join tiktok_skus
-        on variants.connection_id = tiktok_skus.connection_id
-        and variants.shopify_variant_id = tiktok_skus.shopify_variant_id
+        on
+            variants.connection_id = tiktok_skus.connection_id
+            and variants.shopify_variant_id = tiktok_skus.shopify_variant_id
     left join tiktok_products
-        on tiktok_skus.connection_id = tiktok_products.connection_id
-        and tiktok_skus.tiktok_product_id = tiktok_products.tiktok_product_id
+        on
+            tiktok_skus.connection_id = tiktok_products.connection_id
+            and tiktok_skus.tiktok_product_id = tiktok_products.tiktok_product_id
 
 ),
 
@@ -131,8 +133,9 @@ tiktok_only as (
         {{ shoptok.flag_list([]) }} as violations
     from tiktok_skus
     left join tiktok_products
-        on tiktok_skus.connection_id = tiktok_products.connection_id
-        and tiktok_skus.tiktok_product_id = tiktok_products.tiktok_product_id
+        on
+            tiktok_skus.connection_id = tiktok_products.connection_id
+            and tiktok_skus.tiktok_product_id = tiktok_products.tiktok_product_id
     where tiktok_skus.shopify_variant_id is null
 
 )

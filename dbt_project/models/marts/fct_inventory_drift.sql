@@ -54,13 +54,15 @@ joined as (
     left join skus
         on stock.connection_id = skus.connection_id and stock.tiktok_sku_id = skus.tiktok_sku_id
     left join levels
-        on skus.connection_id = levels.connection_id
-        and skus.shopify_inventory_item_id = levels.shopify_inventory_item_id
-        and warehouses.shopify_location_id = levels.shopify_location_id
+        on
+            skus.connection_id = levels.connection_id
+            and skus.shopify_inventory_item_id = levels.shopify_inventory_item_id
+            and warehouses.shopify_location_id = levels.shopify_location_id
     left join in_flight
-        on stock.connection_id = in_flight.connection_id
-        and coalesce(skus.seller_sku, stock.seller_sku) = in_flight.seller_sku
-        and stock.tiktok_warehouse_id = in_flight.tiktok_warehouse_id
+        on
+            stock.connection_id = in_flight.connection_id
+            and coalesce(skus.seller_sku, stock.seller_sku) = in_flight.seller_sku
+            and stock.tiktok_warehouse_id = in_flight.tiktok_warehouse_id
     where not coalesce(warehouses.is_fbt, false)
 
 ),
@@ -71,7 +73,8 @@ expected as (
         joined.*,
         case
             when shopify_variant_id is not null and shopify_location_id is not null
-                then greatest(0, coalesce(shopify_available, 0) - in_flight_units - {{ var('inventory_safety_buffer') }})
+                then
+                    greatest(0, coalesce(shopify_available, 0) - in_flight_units - {{ var('inventory_safety_buffer') }})
         end as expected_tiktok_available
     from joined
 

@@ -92,10 +92,13 @@ joined as (
     left join sums
         on statements.connection_id = sums.connection_id and statements.tiktok_statement_id = sums.tiktok_statement_id
     left join payments
-        on statements.connection_id = payments.connection_id and statements.tiktok_payment_id = payments.tiktok_payment_id
+        on
+            statements.connection_id = payments.connection_id
+            and statements.tiktok_payment_id = payments.tiktok_payment_id
     left join payment_totals
-        on statements.connection_id = payment_totals.connection_id
-        and statements.tiktok_payment_id = payment_totals.tiktok_payment_id
+        on
+            statements.connection_id = payment_totals.connection_id
+            and statements.tiktok_payment_id = payment_totals.tiktok_payment_id
 
 ),
 

@@ -3,6 +3,8 @@
   TikTok order that TikTok never refunded. A Shopify refund answers a TikTok refund when its note
   names the TikTok return or cancellation id (how the sales channel writes it).
 -#}
+{%- set restock_marker = "'shoptok_restocked:' || tiktok_refunds.tiktok_refund_id" -%}
+
 with tiktok_refunds as (
 
     select * from {{ ref('int_refunds_unioned') }}
@@ -35,11 +37,14 @@ matched as (
         sum(shopify_refunds.restocked_units) as shopify_restocked_units
     from tiktok_refunds
     inner join orders
-        on tiktok_refunds.connection_id = orders.connection_id and tiktok_refunds.tiktok_order_id = orders.tiktok_order_id
+        on
+            tiktok_refunds.connection_id = orders.connection_id
+            and tiktok_refunds.tiktok_order_id = orders.tiktok_order_id
     inner join shopify_refunds
-        on orders.connection_id = shopify_refunds.connection_id
-        and orders.shopify_order_id = shopify_refunds.shopify_order_id
-        and {{ dbt.position('tiktok_refunds.tiktok_refund_id', "coalesce(shopify_refunds.note, '')") }} > 0
+        on
+            orders.connection_id = shopify_refunds.connection_id
+            and orders.shopify_order_id = shopify_refunds.shopify_order_id
+            and {{ dbt.position('tiktok_refunds.tiktok_refund_id', "coalesce(shopify_refunds.note, '')") }} > 0
     group by 1, 2
 
 ),
@@ -55,7 +60,10 @@ order_totals as (
         ) as shopify_refunded_on_order,
         (
             select coalesce(sum(t.refund_total), 0) from tiktok_refunds as t
-            where t.connection_id = orders.connection_id and t.tiktok_order_id = orders.tiktok_order_id and t.is_completed
+            where
+                t.connection_id = orders.connection_id
+                and t.tiktok_order_id = orders.tiktok_order_id
+                and t.is_completed
         ) as tiktok_refunded_on_order
     from orders
     where orders.shopify_order_id is not null
@@ -87,16 +95,20 @@ tiktok_rows as (
         tiktok_refunds.is_completed,
         tiktok_refunds.is_pending,
         -- a restock repair tags the order, because the refund record itself cannot be edited
-        {{ dbt.position("'shoptok_restocked:' || tiktok_refunds.tiktok_refund_id", "coalesce(orders.shopify_tags_json, '')") }} > 0
-            as is_restock_repaired
+        {{ dbt.position(restock_marker, "coalesce(orders.shopify_tags_json, '')") }} > 0 as is_restock_repaired
     from tiktok_refunds
     left join orders
-        on tiktok_refunds.connection_id = orders.connection_id and tiktok_refunds.tiktok_order_id = orders.tiktok_order_id
+        on
+            tiktok_refunds.connection_id = orders.connection_id
+            and tiktok_refunds.tiktok_order_id = orders.tiktok_order_id
     left join matched
-        on tiktok_refunds.connection_id = matched.connection_id and tiktok_refunds.tiktok_refund_id = matched.tiktok_refund_id
+        on
+            tiktok_refunds.connection_id = matched.connection_id
+            and tiktok_refunds.tiktok_refund_id = matched.tiktok_refund_id
     left join order_totals
-        on tiktok_refunds.connection_id = order_totals.connection_id
-        and tiktok_refunds.tiktok_order_id = order_totals.tiktok_order_id
+        on
+            tiktok_refunds.connection_id = order_totals.connection_id
+            and tiktok_refunds.tiktok_order_id = order_totals.tiktok_order_id
 
 ),
 
@@ -158,7 +170,9 @@ shopify_only as (
         false as is_decision_due
     from shopify_refunds
     inner join orders
-        on shopify_refunds.connection_id = orders.connection_id and shopify_refunds.shopify_order_id = orders.shopify_order_id
+        on
+            shopify_refunds.connection_id = orders.connection_id
+            and shopify_refunds.shopify_order_id = orders.shopify_order_id
     where not exists (
         select 1 from tiktok_refunds as t
         where t.connection_id = orders.connection_id and t.tiktok_order_id = orders.tiktok_order_id

@@ -9,7 +9,8 @@
   planned in: TikTok's target quantity is computed from Shopify's stock after those repairs, so
   one cycle converges instead of leaving TikTok understated until the next.
 -#}
-{%- set approval = var('actions_requiring_approval') -%}
+{%- set approval_list = "'" ~ (var('actions_requiring_approval') | join("', '")) ~ "'" -%}
+{%- set shipping_input = json_obj([('amount', 'cast(unmirrored.refund_shipping_fee as varchar)')]) -%}
 
 with orders as (
 
@@ -124,11 +125,13 @@ unmirrored as (
         cancel_targets.shopify_order_id is not null as order_cancel_planned
     from refunds
     inner join refund_details
-        on refunds.connection_id = refund_details.connection_id
-        and coalesce(refunds.tiktok_return_id, refunds.tiktok_cancel_id) = refund_details.tiktok_refund_id
+        on
+            refunds.connection_id = refund_details.connection_id
+            and coalesce(refunds.tiktok_return_id, refunds.tiktok_cancel_id) = refund_details.tiktok_refund_id
     left join cancel_targets
-        on refunds.connection_id = cancel_targets.connection_id
-        and refunds.tiktok_order_id = cancel_targets.tiktok_order_id
+        on
+            refunds.connection_id = cancel_targets.connection_id
+            and refunds.tiktok_order_id = cancel_targets.tiktok_order_id
     where refunds.drift_type = 'refund_not_mirrored'
 
 ),
@@ -182,7 +185,7 @@ record_refund_actions as (
             ('note', "'TikTok Shop ' || unmirrored.refund_kind || ' ' || unmirrored.tiktok_refund_id"),
             ('notify', 'false'),
             ('refundLineItems', 'refund_line_json.refund_line_items'),
-            ('shipping', "case when unmirrored.refund_shipping_fee > 0 then " ~ json_obj([('amount', 'cast(unmirrored.refund_shipping_fee as varchar)')]) ~ " end"),
+            ('shipping', "case when unmirrored.refund_shipping_fee > 0 then " ~ shipping_input ~ " end"),
         ]) }} as varchar) as payload,
         'refund_not_mirrored' as reason_drift_type,
         false as money_moving,
@@ -190,8 +193,9 @@ record_refund_actions as (
         unmirrored.tiktok_refund_id as source_key
     from unmirrored
     left join refund_line_json
-        on unmirrored.connection_id = refund_line_json.connection_id
-        and unmirrored.tiktok_refund_id = refund_line_json.tiktok_refund_id
+        on
+            unmirrored.connection_id = refund_line_json.connection_id
+            and unmirrored.tiktok_refund_id = refund_line_json.tiktok_refund_id
     where refund_line_json.refund_line_items is not null or unmirrored.refund_shipping_fee > 0
 
 ),
@@ -216,7 +220,9 @@ restock_units as (
         and units.shopify_inventory_item_id is not null
         and units.shopify_location_id is not null
         and not exists (
-            select 1 from manual where manual.connection_id = units.connection_id and manual.seller_sku = units.seller_sku
+            select 1
+            from manual
+            where manual.connection_id = units.connection_id and manual.seller_sku = units.seller_sku
         )
     group by 1, 2, 3, 4, 5
 
@@ -229,9 +235,10 @@ restock_levels as (
         coalesce(levels.available, 0) as available
     from restock_units
     left join {{ ref('stg_shopify__inventory_levels') }} as levels
-        on restock_units.connection_id = levels.connection_id
-        and restock_units.shopify_inventory_item_id = levels.shopify_inventory_item_id
-        and restock_units.shopify_location_id = levels.shopify_location_id
+        on
+            restock_units.connection_id = levels.connection_id
+            and restock_units.shopify_inventory_item_id = levels.shopify_inventory_item_id
+            and restock_units.shopify_location_id = levels.shopify_location_id
 
 ),
 
@@ -282,8 +289,9 @@ stock_deltas as (
         select lines.connection_id, lines.shopify_inventory_item_id, lines.shopify_location_id, lines.remaining_quantity
         from {{ ref('int_shopify_lines_located') }} as lines
         inner join cancel_targets
-            on lines.connection_id = cancel_targets.connection_id
-            and lines.shopify_order_id = cancel_targets.shopify_order_id
+            on
+                lines.connection_id = cancel_targets.connection_id
+                and lines.shopify_order_id = cancel_targets.shopify_order_id
     ) as moves
     where shopify_inventory_item_id is not null and shopify_location_id is not null
     group by 1, 2, 3
@@ -307,9 +315,10 @@ inventory_desired as (
         end as desired_quantity
     from inventory
     left join stock_deltas
-        on inventory.connection_id = stock_deltas.connection_id
-        and inventory.shopify_inventory_item_id = stock_deltas.shopify_inventory_item_id
-        and inventory.shopify_location_id = stock_deltas.shopify_location_id
+        on
+            inventory.connection_id = stock_deltas.connection_id
+            and inventory.shopify_inventory_item_id = stock_deltas.shopify_inventory_item_id
+            and inventory.shopify_location_id = stock_deltas.shopify_location_id
     where
         inventory.drift_type != 'sku_not_in_shopify'
         and not exists (
@@ -365,7 +374,9 @@ latest_fulfillment as (
         shopify_order_id,
         tracking_number,
         tracking_company,
-        row_number() over (partition by connection_id, shopify_order_id order by created_at desc, tracking_number) as recency
+        row_number()
+            over (partition by connection_id, shopify_order_id order by created_at desc, tracking_number)
+            as recency
     from {{ ref('stg_shopify__fulfillments') }}
     where coalesce(tracking_number, '') != ''
 
@@ -389,12 +400,14 @@ tracking_targets as (
         ) as line_item_ids
     from orders
     inner join latest_fulfillment
-        on orders.connection_id = latest_fulfillment.connection_id
-        and orders.shopify_order_id = latest_fulfillment.shopify_order_id
-        and latest_fulfillment.recency = 1
+        on
+            orders.connection_id = latest_fulfillment.connection_id
+            and orders.shopify_order_id = latest_fulfillment.shopify_order_id
+            and latest_fulfillment.recency = 1
     left join {{ ref('shipping_provider_map') }} as providers
-        on orders.connection_id = providers.connection_id
-        and latest_fulfillment.tracking_company = providers.shopify_tracking_company
+        on
+            orders.connection_id = providers.connection_id
+            and latest_fulfillment.tracking_company = providers.shopify_tracking_company
     where orders.drift_type = 'tracking_not_pushed'
 
 ),
@@ -480,45 +493,52 @@ alert_rows as (
     union all
     select
         connection_id,
-        'tiktok_shop',
-        tiktok_sku_id || '@' || tiktok_warehouse_id,
+        'tiktok_shop' as target_platform,
+        tiktok_sku_id || '@' || tiktok_warehouse_id as target_id,
         drift_type,
-        false,
-        'fct_inventory_drift',
-        tiktok_sku_id || '@' || tiktok_warehouse_id,
-        'TikTok SKU ' || coalesce(seller_sku, tiktok_sku_id) || ' in warehouse ' || tiktok_warehouse_id || ': ' || drift_type
+        false as money_moving,
+        'fct_inventory_drift' as source_model,
+        tiktok_sku_id || '@' || tiktok_warehouse_id as source_key,
+        'TikTok SKU '
+        || coalesce(seller_sku, tiktok_sku_id)
+        || ' in warehouse '
+        || tiktok_warehouse_id
+        || ': '
+        || drift_type as message
     from inventory
     where drift_type in ('sku_not_in_shopify', 'warehouse_unmapped')
     union all
     select
         connection_id,
-        case when drift_type = 'refunded_in_shopify_only' then 'shopify' else 'tiktok_shop' end,
-        coalesce(tiktok_return_id, tiktok_cancel_id, shopify_refund_id),
+        case when drift_type = 'refunded_in_shopify_only' then 'shopify' else 'tiktok_shop' end as target_platform,
+        coalesce(tiktok_return_id, tiktok_cancel_id, shopify_refund_id) as target_id,
         drift_type,
-        true,
-        'fct_refund_reconciliation',
-        coalesce(tiktok_return_id, tiktok_cancel_id, shopify_refund_id),
+        true as money_moving,
+        'fct_refund_reconciliation' as source_model,
+        coalesce(tiktok_return_id, tiktok_cancel_id, shopify_refund_id) as source_key,
         case
             when drift_type = 'refunded_in_shopify_only'
-                then 'Shopify refund ' || shopify_refund_id || ' on TikTok order ' || tiktok_order_id
-                || ' never paid the buyer: refund it in TikTok Seller Center'
+                then
+                    'Shopify refund ' || shopify_refund_id || ' on TikTok order ' || tiktok_order_id
+                    || ' never paid the buyer: refund it in TikTok Seller Center'
             when drift_type = 'decision_due'
-                then 'TikTok return ' || coalesce(tiktok_return_id, tiktok_cancel_id) || ' auto-approves at '
-                || cast(decision_deadline as varchar) || ': decide it in Seller Center'
+                then
+                    'TikTok return ' || coalesce(tiktok_return_id, tiktok_cancel_id) || ' auto-approves at '
+                    || cast(decision_deadline as varchar) || ': decide it in Seller Center'
             else 'refund ' || coalesce(tiktok_return_id, tiktok_cancel_id, shopify_refund_id) || ': ' || drift_type
-        end
+        end as message
     from refunds
     where drift_type in ('refunded_in_shopify_only', 'double_refund', 'amount_mismatch', 'decision_due')
     union all
     select
         connection_id,
-        'tiktok_shop',
-        tiktok_statement_id,
+        'tiktok_shop' as target_platform,
+        tiktok_statement_id as target_id,
         drift_type,
-        true,
-        'fct_payout_reconciliation',
-        tiktok_statement_id,
-        'statement ' || tiktok_statement_id || ': ' || drift_type
+        true as money_moving,
+        'fct_payout_reconciliation' as source_model,
+        tiktok_statement_id as source_key,
+        'statement ' || tiktok_statement_id || ': ' || drift_type as message
     from payouts
     where drift_type != 'balanced'
 
@@ -572,7 +592,7 @@ select
     payload,
     reason_drift_type,
     money_moving,
-    action_type in ({% for a in approval %}'{{ a }}'{% if not loop.last %}, {% endif %}{% endfor %}) as requires_approval,
+    action_type in ({{ approval_list }}) as requires_approval,
     source_model,
     source_model || ':' || connection_id || ':' || source_key as source_row,
     {{ as_of() }} as detected_at

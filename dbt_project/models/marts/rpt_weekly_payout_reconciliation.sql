@@ -32,8 +32,9 @@ tx_by_basis as (
         transactions.*
     from transactions
     inner join statements
-        on transactions.connection_id = statements.connection_id
-        and transactions.tiktok_statement_id = statements.tiktok_statement_id
+        on
+            transactions.connection_id = statements.connection_id
+            and transactions.tiktok_statement_id = statements.tiktok_statement_id
     union all
     select
         transactions.connection_id,
@@ -43,8 +44,9 @@ tx_by_basis as (
         transactions.*
     from transactions
     inner join statements
-        on transactions.connection_id = statements.connection_id
-        and transactions.tiktok_statement_id = statements.tiktok_statement_id
+        on
+            transactions.connection_id = statements.connection_id
+            and transactions.tiktok_statement_id = statements.tiktok_statement_id
 
 ),
 
@@ -69,7 +71,8 @@ tx_weekly as (
         sum(tx.other_adjustment_amount) as other_adjustments,
         sum(tx.settlement_amount) as transactions_settlement,
         count(distinct case when tx.is_order then tx.tiktok_order_id end) as order_count,
-        sum(case when tx.is_order_not_in_shopify or tx.is_revenue_mismatch then 1 else 0 end) as unreconciled_transactions
+        sum(case when tx.is_order_not_in_shopify or tx.is_revenue_mismatch then 1 else 0 end)
+            as unreconciled_transactions
     from tx_by_basis as tx
     group by 1, 2, 3, 4
 
@@ -137,7 +140,8 @@ assembled as (
         coalesce(tx.chargebacks, 0) as chargebacks,
         coalesce(tx.other_adjustments, 0) as other_adjustments,
         case when weeks.basis = 'settlement_date' then coalesce(pay.reserves_held, 0) else 0 end as reserves_held,
-        case when weeks.basis = 'settlement_date' then coalesce(pay.reserves_released, 0) else 0 end as reserves_released,
+        case when weeks.basis = 'settlement_date' then coalesce(pay.reserves_released, 0) else 0 end
+            as reserves_released,
         case
             when weeks.basis = 'settlement_date' then coalesce(st.statements_settlement, 0)
             else coalesce(tx.transactions_settlement, 0)
@@ -149,12 +153,16 @@ assembled as (
             as unreconciled_count
     from weeks
     left join tx_weekly as tx
-        on weeks.connection_id = tx.connection_id and weeks.basis = tx.basis
-        and weeks.week_start = tx.week_start and weeks.currency = tx.currency
+        on
+            weeks.connection_id = tx.connection_id and weeks.basis = tx.basis
+            and weeks.week_start = tx.week_start and weeks.currency = tx.currency
     left join statement_weekly as st
         on weeks.connection_id = st.connection_id and weeks.week_start = st.week_start and weeks.currency = st.currency
     left join payment_weekly as pay
-        on weeks.connection_id = pay.connection_id and weeks.week_start = pay.week_start and weeks.currency = pay.currency
+        on
+            weeks.connection_id = pay.connection_id
+            and weeks.week_start = pay.week_start
+            and weeks.currency = pay.currency
 
 )
 

@@ -23,10 +23,14 @@ from payments as p
 full outer join statements as s
     on p.connection_id = s.connection_id and p.tiktok_payment_id = s.tiktok_payment_id
 left join flagged as f
-    on coalesce(p.connection_id, s.connection_id) = f.connection_id
-    and coalesce(p.tiktok_payment_id, s.tiktok_payment_id) = f.tiktok_payment_id
+    on
+        coalesce(p.connection_id, s.connection_id) = f.connection_id
+        and coalesce(p.tiktok_payment_id, s.tiktok_payment_id) = f.tiktok_payment_id
 where
     p.tiktok_payment_id is not null
     and s.tiktok_payment_id is not null
     and p.amount != s.settlement + coalesce(p.reserve_amount, 0)
-    and not (f.any_drift in ('payment_mismatch', 'statement_mismatch') and f.other_drift in ('payment_mismatch', 'statement_mismatch'))
+    and not (
+        f.any_drift in ('payment_mismatch', 'statement_mismatch')
+        and f.other_drift in ('payment_mismatch', 'statement_mismatch')
+    )

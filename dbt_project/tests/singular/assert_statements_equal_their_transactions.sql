@@ -24,8 +24,9 @@ from statements as s
 full outer join transactions as t
     on s.connection_id = t.connection_id and s.tiktok_statement_id = t.tiktok_statement_id
 left join mart as m
-    on coalesce(s.connection_id, t.connection_id) = m.connection_id
-    and coalesce(s.tiktok_statement_id, t.tiktok_statement_id) = m.tiktok_statement_id
+    on
+        coalesce(s.connection_id, t.connection_id) = m.connection_id
+        and coalesce(s.tiktok_statement_id, t.tiktok_statement_id) = m.tiktok_statement_id
 where
     m.tiktok_statement_id is null
     or (coalesce(s.settlement_amount, 0) != coalesce(t.settlement, 0) and m.drift_type != 'statement_mismatch')

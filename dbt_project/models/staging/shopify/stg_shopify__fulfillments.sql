@@ -1,6 +1,7 @@
 with source as (
 
-    select * from {{ deduplicated(source('shopify', 'order_fulfillments'), ['connection_id', 'id', 'tracking_position']) }}
+    select *
+    from {{ deduplicated(source('shopify', 'order_fulfillments'), ['connection_id', 'id', 'tracking_position']) }}
 
 ),
 

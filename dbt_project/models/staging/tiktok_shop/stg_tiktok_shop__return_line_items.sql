@@ -1,6 +1,7 @@
 with source as (
 
-    select * from {{ deduplicated(source('tiktok_shop', 'return_line_items'), ['connection_id', 'return_line_item_id']) }}
+    select *
+    from {{ deduplicated(source('tiktok_shop', 'return_line_items'), ['connection_id', 'return_line_item_id']) }}
 
 ),
 
