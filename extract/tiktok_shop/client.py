@@ -141,8 +141,8 @@ def _install_log_filter() -> None:
 class ApiResult:
     """A successful call: the envelope's ``data``, its ``request_id``, and partial failures if any.
 
-    ``errors`` is only filled by ``update_inventory``, where TikTok answers code 0 yet may reject
-    some SKU × warehouse rows (``data.errors``).
+    ``errors`` is only filled by ``update_inventory`` and ``update_prices``, where TikTok answers
+    code 0 yet may reject some SKU (× warehouse) rows (``data.errors``).
     """
 
     data: dict[str, Any]
@@ -388,6 +388,17 @@ class TikTokClient:
         """
         pid = _segment(product_id, "product_id")
         result = self._write(f"/product/202309/products/{pid}/inventory/update", {"skus": skus})
+        errors = result.data.get("errors") or []
+        return ApiResult(result.data, result.request_id, [e for e in errors if isinstance(e, dict)])
+
+    def update_prices(self, product_id: str, skus: list[dict[str, Any]]) -> ApiResult:
+        """Set SKU prices: ``skus=[{id, price:{amount, currency}}]`` (amount a decimal string).
+
+        Like ``update_inventory``, TikTok answers code 0 even when some SKUs are rejected; those
+        come back in ``errors`` (``[{code, message, detail{sku_id}}]``), so check ``ok``.
+        """
+        pid = _segment(product_id, "product_id")
+        result = self._write(f"/product/202309/products/{pid}/prices/update", {"skus": skus})
         errors = result.data.get("errors") or []
         return ApiResult(result.data, result.request_id, [e for e in errors if isinstance(e, dict)])
 

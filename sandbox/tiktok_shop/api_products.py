@@ -1,12 +1,14 @@
-"""Products: search, detail, inventory search (with committed stock) and inventory update."""
+"""Products: search, detail, inventory search (with committed stock), inventory and price updates."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.tiktok_shop import paging
-from sandbox.tiktok_shop.call import Call, Record
+from sandbox.tiktok_shop.call import Call, Record, fmt
 from sandbox.tiktok_shop.errors import (
+    PRICE_INVALID,
     PRODUCT_NOT_FOUND,
     SKU_NOT_FOUND,
     WAREHOUSE_INVENTORY_INVALID,
@@ -27,6 +29,8 @@ PRODUCT_STATUSES = (
     "SCHEDULED",
 )
 MAX_QUANTITY = 99_999
+#: a sandbox bound: TikTok caps prices per market; any positive amount up to this is accepted
+MAX_PRICE = Decimal("99999999.99")
 
 
 def _search_shape(p: Record) -> Record:
@@ -205,4 +209,68 @@ def inventory_update(call: Call) -> dict[str, Any]:
     if applied:
         product["update_time"] = call.stamp()
         call.wrote("inventory_update")
+    return {"errors": errors} if errors else {}
+
+
+def _price_problem(price: Any, currency: str) -> str | None:
+    """Why a ``price`` object cannot be applied (None when it can): amount and the shop's currency."""
+    if not isinstance(price, dict):
+        return "price must be an object {amount, currency}"
+    raw = price.get("amount")
+    try:
+        amount = Decimal(raw) if isinstance(raw, str) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        return f"price.amount must be a decimal string, got {raw!r}"
+    if amount <= 0 or amount > MAX_PRICE or amount != amount.quantize(Decimal("0.01")):
+        return f"price.amount must be positive with at most 2 decimals and at most {MAX_PRICE}, got {raw!r}"
+    if price.get("currency") != currency:
+        return f"price.currency must be the shop currency {currency}, got {price.get('currency')!r}"
+    return None
+
+
+def price_update(call: Call) -> dict[str, Any]:
+    """Set SKU prices; bad SKUs/prices fail individually (code 0 + data.errors), like inventory update."""
+    product = _product(call)
+    entries = call.body().get("skus")
+    if not isinstance(entries, list) or not entries:
+        raise invalid_param("skus must be a non-empty list of {id, price:{amount, currency}}")
+    skus = {str(s.get("id")): s for s in product.get("skus") or []}
+    assert call.conn is not None  # a shop-scoped route
+    currency = str(call.conn.tiktok["currency"])
+    errors: list[Record] = []
+    applied = 0
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise invalid_param("each skus[] entry must be an object")
+        sku_id = str(entry.get("id", ""))
+        sku = skus.get(sku_id)
+        if sku is None:
+            errors.append(
+                {
+                    "code": SKU_NOT_FOUND,
+                    "message": f"SKU {sku_id} does not belong to product {product['id']}",
+                    "detail": {"sku_id": sku_id},
+                }
+            )
+            continue
+        problem = _price_problem(entry.get("price"), currency)
+        if problem:
+            errors.append(
+                {
+                    "code": PRICE_INVALID,
+                    "message": f"price of SKU {sku_id} was not updated: {problem}",
+                    "detail": {"sku_id": sku_id},
+                }
+            )
+            continue
+        amount = fmt(Decimal(entry["price"]["amount"]))
+        price = sku.setdefault("price", {"currency": currency})
+        price["sale_price"] = amount
+        price["tax_exclusive_price"] = amount
+        applied += 1
+    if applied:
+        product["update_time"] = call.stamp()
+        call.wrote("price_update")
     return {"errors": errors} if errors else {}

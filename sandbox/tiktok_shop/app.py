@@ -101,6 +101,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/product/202309/products/{product_id}", api_products.detail),
     Route("POST", "/product/202309/inventory/search", api_products.inventory_search),
     Route("POST", "/product/202309/products/{product_id}/inventory/update", api_products.inventory_update),
+    Route("POST", "/product/202309/products/{product_id}/prices/update", api_products.price_update),
     Route("GET", "/logistics/202309/warehouses", api_logistics.warehouses),
     Route(
         "GET",
