@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from shoptok.embedded import EmbeddedSandbox
 from shoptok.settings import load_settings
 
 app = typer.Typer(
@@ -47,39 +44,12 @@ def demo_cmd(
     warehouse: Annotated[
         Path | None, typer.Option("--warehouse", help="Demo warehouse (default var/demo/warehouse.duckdb; rebuilt).")
     ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan the repairs but do not apply them.")] = False,
 ) -> None:
-    """Sandbox merchant → extract → dbt build → drift per type and the repair plan."""
-    import shutil
+    """Sandbox merchant → extract → dbt build → repair → re-extract → rebuild: drift before and after."""
+    from shoptok.demo import run_demo
 
-    from shoptok.connections import connections_from_sandbox
-    from shoptok.extract_cli import _run_with_progress, drift_summary, summary_table
-    from shoptok.settings import Settings, parse_as_of
-    from shoptok.transform import run_dbt
-
-    started = time.monotonic()
-    home = load_settings().home / "demo"
-    target = warehouse or home / "warehouse.duckdb"
-    shutil.rmtree(home / "dlt", ignore_errors=True)
-    for stale in (target, target.with_suffix(".duckdb.wal")):
-        stale.unlink(missing_ok=True)
-    settings = Settings(home=home, warehouse=target, as_of=parse_as_of(as_of))
-    with console.status("starting the sandbox (generating the merchant)..."):
-        sandbox = EmbeddedSandbox(seed=seed, as_of=as_of, scenario=scenario).start()
-    try:
-        console.print(f"sandbox at {sandbox.base_url}, merchant as of {sandbox.info['as_of']}")
-        result = _run_with_progress(console, settings, connections_from_sandbox(sandbox.info), None, False)
-    finally:
-        sandbox.stop()
-    console.print(summary_table(result))
-    clock = parse_as_of(sandbox.info["as_of"])
-    with console.status(f"dbt build (as of {clock.isoformat()})..."):
-        built = run_dbt(["build"], warehouse=target, as_of=clock)
-    if not built.ok:
-        console.print(built.output[-4000:])
-        raise typer.Exit(1)
-    console.print(drift_summary(target))
-    console.print(f"warehouse: {target}  (open it with duckdb; marts are in schema 'marts', see docs/marts.md)")
-    console.print(f"demo finished in {time.monotonic() - started:.1f} s")
+    run_demo(console, seed=seed, as_of=as_of, scenario=scenario, warehouse=warehouse, dry_run=dry_run)
 
 
 WarehouseOpt = Annotated[
@@ -158,6 +128,11 @@ def transform_cmd(
     if not result.ok:
         raise typer.Exit(1)
     console.print(drift_summary(settings.warehouse_path))
+
+
+from shoptok.repair_cli import repair_cmd  # noqa: E402 - registered after the core commands
+
+app.command("repair")(repair_cmd)
 
 
 def main() -> None:
