@@ -134,6 +134,10 @@ from shoptok.repair_cli import repair_cmd  # noqa: E402 - registered after the c
 
 app.command("repair")(repair_cmd)
 
+from shoptok.reports.cli import report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+
 
 def main() -> None:
     app()

@@ -20,6 +20,8 @@ from rich.table import Table
 from shoptok.connections import connections_from_sandbox
 from shoptok.embedded import EmbeddedSandbox
 from shoptok.extract_cli import _run_with_progress, summary_table
+from shoptok.reports.analyst_copy import default_analyst_copy_path, publish_analyst_copy
+from shoptok.reports.bundle import write_all_reports
 from shoptok.settings import Settings, load_settings, parse_as_of
 from shoptok.transform import run_dbt
 
@@ -113,6 +115,8 @@ def run_demo(
         after = drift_counts(target)
     finally:
         sandbox.stop()
+    reports = write_all_reports(target, home / "reports", as_of=clock)
+    analyst = publish_analyst_copy(target, default_analyst_copy_path(target))
 
     table = Table(title="drift before and after one repair cycle")
     for col, justify in (("mart", "left"), ("drift type", "left"), ("before", "right"), ("after", "right")):
@@ -128,5 +132,10 @@ def run_demo(
     for row in money_alerts(target):
         alerts.add_row(*row)
     console.print(alerts)
-    console.print(f"warehouse: {target}  (schema 'marts'; docs/marts.md; `make ui` for the Dagster UI)")
+    console.print("reports:")
+    for path in reports:
+        console.print(f"  {path}")
+    console.print(f"warehouse: {target}  (schema 'marts'; docs/marts.md)")
+    console.print(f"analyst copy (open read-only, never blocks the pipeline): {analyst}  (docs/analysts.md)")
+    console.print("Dagster UI: `make ui`, then http://127.0.0.1:3000")
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
