@@ -39,5 +39,22 @@ format: $(STAMP)
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
+# The Dagster UI on 127.0.0.1 (UI_PORT, default 3000); runs, schedules and sensor state persist in
+# var/dagster_home (git-ignored). Its dagster.yaml limits the duckdb_writer pool to one run at a time.
+UI_PORT ?= 3000
+DAGSTER_HOME_DIR := $(CURDIR)/var/dagster_home
+
+ui: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME_DIR)
+	@test -f $(DAGSTER_HOME_DIR)/dagster.yaml || printf '%s\n' \
+		'# written by make ui. DuckDB takes one writer: runs using the duckdb_writer pool go one at a time.' \
+		'concurrency:' \
+		'  pools:' \
+		'    default_limit: 1' \
+		'    granularity: run' \
+		'telemetry:' \
+		'  enabled: false' > $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -51,3 +51,71 @@ def load_settings(warehouse: Path | None = None, as_of: str | None = None) -> Se
 def environ() -> dict[str, str]:
     """The process environment, read in one place (credentials, paths)."""
     return dict(os.environ)
+
+
+# --------------------------------------------------------------------------- orchestration (Dagster)
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class OrchestrationSettings:
+    """What the Dagster code location reads at load time: connections, partitions, cron, auto-apply.
+
+    Every field comes from an env var (named in the comment) with a default that runs the
+    embedded sandbox merchant without credentials.
+    """
+
+    #: SHOPTOK_CONNECTIONS_FILE: connections file (credentials from env vars); unset → sandbox
+    connections_file: Path | None = None
+    #: SHOPTOK_SANDBOX_URL: a running sandbox to extract from (its /_sandbox/manifest)
+    sandbox_url: str | None = None
+    #: SHOPTOK_SANDBOX_SEED: seed of the embedded sandbox started when neither of the above is set
+    sandbox_seed: int = 42
+    #: SHOPTOK_CONNECTION_IDS (comma-separated): partition keys when there is no connections file
+    default_connection_ids: tuple[str, ...] = ("us", "uk")
+    #: SHOPTOK_PARTITIONS_START: first day (UTC) of the daily partitions an ops user can backfill
+    partitions_start: str = "2026-01-01"
+    #: SHOPTOK_SYNC_CRON: incremental sync + reconciliation
+    sync_cron: str = "*/15 * * * *"
+    #: SHOPTOK_PAYOUT_CRON: weekly payout reconciliation (UTC)
+    payout_cron: str = "0 6 * * 1"
+    #: SHOPTOK_CATALOG_CRON: daily catalog health (UTC)
+    catalog_cron: str = "0 5 * * *"
+    #: SHOPTOK_AUTO_APPLY (comma-separated action types): repair plans made only of these types
+    #: run for real; anything else is a dry run. Default: none (every repair run is a dry run).
+    auto_apply_action_types: frozenset[str] = frozenset()
+
+    def connection_ids(self) -> list[str]:
+        """Connection ids known at load time: the connections file's ids (no credentials read), else the default."""
+        if self.connections_file is not None:
+            import json
+
+            try:
+                doc = json.loads(Path(self.connections_file).read_text())
+            except (OSError, ValueError):
+                return list(self.default_connection_ids)
+            entries = doc.get("connections") if isinstance(doc, dict) else doc
+            ids = [str(e["id"]) for e in entries or [] if isinstance(e, dict) and e.get("id")]
+            if ids:
+                return ids
+        return list(self.default_connection_ids)
+
+
+def load_orchestration_settings() -> OrchestrationSettings:
+    env = os.environ
+    defaults = OrchestrationSettings()
+    conn_file = env.get("SHOPTOK_CONNECTIONS_FILE")
+    return OrchestrationSettings(
+        connections_file=Path(conn_file) if conn_file else None,
+        sandbox_url=env.get("SHOPTOK_SANDBOX_URL") or None,
+        sandbox_seed=int(env.get("SHOPTOK_SANDBOX_SEED") or defaults.sandbox_seed),
+        default_connection_ids=_csv(env.get("SHOPTOK_CONNECTION_IDS")) or defaults.default_connection_ids,
+        partitions_start=env.get("SHOPTOK_PARTITIONS_START") or defaults.partitions_start,
+        sync_cron=env.get("SHOPTOK_SYNC_CRON") or defaults.sync_cron,
+        payout_cron=env.get("SHOPTOK_PAYOUT_CRON") or defaults.payout_cron,
+        catalog_cron=env.get("SHOPTOK_CATALOG_CRON") or defaults.catalog_cron,
+        auto_apply_action_types=frozenset(_csv(env.get("SHOPTOK_AUTO_APPLY"))),
+    )

@@ -1,0 +1,1 @@
+"""The Dagster code location: ``orchestration.definitions`` assembles what ``orchestration/defs/`` holds."""

@@ -1,0 +1,1 @@
+"""Definitions by domain; ``resources.py`` defines every resource once (and the in-process executor)."""

@@ -1,0 +1,1 @@
+"""Great Expectations suites (expectations.checks) as Dagster asset checks."""
