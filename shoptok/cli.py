@@ -134,7 +134,10 @@ from shoptok.repair_cli import repair_cmd  # noqa: E402 - registered after the c
 
 app.command("repair")(repair_cmd)
 
+from shoptok.quality_cli import quality_cmd  # noqa: E402
 from shoptok.reports.cli import report_app  # noqa: E402
+
+app.command("quality")(quality_cmd)
 
 app.add_typer(report_app, name="report")
 

@@ -1,0 +1,105 @@
+"""The committed GX context matches its generator, covers every raw source, and the rules hold.
+
+These run without a warehouse: the money rule, exception detection and the catalog are unit
+tested here; the generator comparison keeps hand edits out of the committed JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import yaml
+
+from expectations import checks
+from expectations.checks import CHECKS, CONTEXT_DIR, money_text
+
+PROJECT = CONTEXT_DIR.parent
+
+
+def test_checks_guard_every_dbt_source_and_every_contract_mart() -> None:
+    sources = set()
+    for path in (PROJECT / "dbt_project" / "models" / "staging").glob("*/_*__sources.yml"):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source["tables"]:
+                sources.add(tuple(table["meta"]["dagster"]["asset_key"]))
+    guarded = {c.asset_key for c in CHECKS}
+    assert sources <= guarded, sources - guarded
+    marts = {p.stem for p in (PROJECT / "dbt_project" / "models" / "marts").glob("*.sql")}
+    assert {("marts", m) for m in marts} <= guarded
+    names = [c.name for c in CHECKS]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in names)
+    for spec in CHECKS:
+        assert spec.table == ".".join(spec.asset_key)
+
+
+def test_blocking_follows_the_documented_policy() -> None:
+    blocking = {c.name for c in CHECKS if c.blocking}
+    for required in (
+        "raw_tiktok_shop_orders_valid",
+        "raw_tiktok_shop_statements_valid",
+        "raw_tiktok_shop_statement_transactions_valid",
+        "raw_shopify_orders_valid",
+        "raw_shopify_order_transactions_valid",
+        "marts_fct_payout_reconciliation_balances",
+        "marts_repair_actions_money_moving",
+        "marts_fct_order_reconciliation_drift_types",
+        "marts_fct_inventory_drift_drift_types",
+        "marts_fct_refund_reconciliation_drift_types",
+        "marts_fct_payout_reconciliation_drift_types",
+    ):
+        assert required in blocking
+    assert not any(c.blocking for c in CHECKS if c.name.endswith("_health"))
+    assert "marts_rpt_weekly_payout_reconciliation_both_bases" not in blocking
+
+
+def test_committed_suites_match_the_generator(tmp_path: Path) -> None:
+    from expectations import suites
+
+    suites.generate(tmp_path)
+    fresh, committed = suites.files(tmp_path), suites.files(CONTEXT_DIR)
+    assert fresh.keys() == committed.keys()
+    stale = [name for name in fresh if fresh[name] != committed[name]]
+    assert not stale, f"run `python -m expectations.suites` and commit: {stale[:5]}"
+
+
+def test_catalog_violation_contract_is_the_documented_list() -> None:
+    from expectations.suites import CATALOG_VIOLATIONS
+
+    doc = (PROJECT / "docs" / "marts.md").read_text()
+    section = doc[doc.index("## `dim_catalog_health`") :].split("\n## ")[0]
+    listed = re.search(r"`violations` \((.*?)\)", section, re.S).group(1)
+    assert set(re.findall(r"`([a-z_]+)`", listed)) == set(CATALOG_VIOLATIONS)
+
+
+def test_money_rule() -> None:
+    from expectations.suites import MONEY_REGEX
+
+    rule = re.compile(MONEY_REGEX)
+
+    def ok(currency: str, value: object) -> bool:
+        return bool(rule.match(f"{currency}:{money_text(value)}"))
+
+    assert ok("USD", Decimal("12.30")) and ok("GBP", Decimal("-0.05")) and ok("USD", Decimal("100"))
+    assert ok("USD", Decimal("1.5000"))  # a wider DECIMAL scale with trailing zeros is still 1.5
+    assert not ok("USD", Decimal("1.005")) and not ok("GBP", 0.1 + 0.2) and not ok("USD", "twelve")
+    assert not ok("USD", "1e5") and not ok("USD", float("nan")) and not ok("", Decimal("1.00"))
+    assert ok("JPY", Decimal("100.00")) and not ok("JPY", Decimal("100.5")) and ok("KWD", Decimal("1.234"))
+    assert money_text(None) is None
+
+
+def _result(exception_info: dict) -> SimpleNamespace:
+    return SimpleNamespace(exception_info=exception_info)
+
+
+def test_raised_exceptions_are_found_in_both_shapes_gx_reports() -> None:
+    flat = {"raised_exception": True, "exception_message": "boom", "exception_traceback": "tb"}
+    per_metric = {"MetricConfigurationID(...)": {"raised_exception": True, "exception_message": "missing column"}}
+    clean = {"raised_exception": False, "exception_message": None, "exception_traceback": None}
+    assert checks._exception(_result(flat))["message"] == "boom"
+    assert checks._exception(_result(per_metric))["message"] == "missing column"
+    assert checks._exception(_result(clean)) is None
+    assert checks._exception(_result({})) is None
