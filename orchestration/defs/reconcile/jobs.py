@@ -23,10 +23,12 @@ PAYOUT_MARTS = dg.AssetSelection.assets(
     ["marts", "fct_payout_reconciliation"], ["marts", "rpt_weekly_payout_reconciliation"]
 )
 CATALOG_MARTS = dg.AssetSelection.assets(["marts", "dim_catalog_health"])
+REPORTS = dg.AssetSelection.assets(["reports", "catalog_health"], ["reports", "open_drift"])
+ANALYST_COPY = dg.AssetSelection.assets(["reports", "analyst_copy"])
 
 sync_job = dg.define_asset_job(
     "sync_job",
-    selection=RAW | DBT,
+    selection=RAW | DBT | ANALYST_COPY,
     description="Incremental sync of one connection (its partition: connection × today) and dbt build of every "
     "model and test. The schedule launches one run per connection, so one shop's failure never stops another's.",
     tags={"shoptok/kind": "sync"},
@@ -40,7 +42,7 @@ payout_job = dg.define_asset_job(
 )
 catalog_health_job = dg.define_asset_job(
     "catalog_health_job",
-    selection=CATALOG_MARTS.upstream() - RAW,
+    selection=(CATALOG_MARTS.upstream() - RAW) | REPORTS,
     description="Daily catalog health: dbt build of dim_catalog_health and its upstream models.",
     tags={"shoptok/kind": "catalog"},
 )
