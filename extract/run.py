@@ -56,7 +56,7 @@ class ExtractResult:
         return sum(t.quarantined for t in self.tables)
 
 
-def _counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str, int]:
+def table_counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str, int]:
     """Rows per table for one connection (empty before the first load)."""
     if not Path(warehouse).exists():
         return {}
@@ -82,7 +82,7 @@ def _counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str, int]
         con.close()
 
 
-def _quarantined_in(warehouse: Path, dataset: str, connection_id: str, load_ids: Sequence[str]) -> dict[str, int]:
+def quarantined_by_entity(warehouse: Path, dataset: str, connection_id: str, load_ids: Sequence[str]) -> dict[str, int]:
     if not load_ids:
         return {}
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -104,7 +104,7 @@ def _quarantined_in(warehouse: Path, dataset: str, connection_id: str, load_ids:
         con.close()
 
 
-def _source(
+def build_source(
     platform: str, conn: Connection, since: datetime | None, lookback: timedelta, progress: Progress | None
 ) -> tuple[Any, CallStats]:
     lock = threading.Lock()
@@ -159,8 +159,8 @@ def run_extract(
             if on_stage:
                 on_stage(f"{platform} · {conn.id}")
             dataset = DATASETS[platform]
-            before = _counts(warehouse, dataset, conn.id)
-            source, stats = _source(platform, conn, since, lookback, progress)
+            before = table_counts(warehouse, dataset, conn.id)
+            source, stats = build_source(platform, conn, since, lookback, progress)
             summary = run_source(
                 source,
                 platform=platform,
@@ -171,8 +171,8 @@ def run_extract(
             )
             result.load_ids += summary.load_ids
             result.call_stats[f"{platform}:{conn.id}"] = stats
-            after = _counts(warehouse, dataset, conn.id)
-            quarantined = _quarantined_in(warehouse, dataset, conn.id, summary.load_ids)
+            after = table_counts(warehouse, dataset, conn.id)
+            quarantined = quarantined_by_entity(warehouse, dataset, conn.id, summary.load_ids)
             for table in sorted(set(after) | set(summary.rows)):
                 if table == "quarantine":
                     continue

@@ -30,7 +30,7 @@ import dagster as dg
 from extract.common.quarantine import QUARANTINE_TABLE
 from extract.config_source import config_source
 from extract.pipeline import DATASETS, run_source
-from extract.run import _counts, _quarantined_in, _source
+from extract.run import build_source, quarantined_by_entity, table_counts
 from extract.shopify.rows import TABLES as SHOPIFY_TABLES
 from extract.tiktok_shop.source import COLUMNS as TIKTOK_TABLES
 from orchestration.defs.ingest.partitions import CONNECTION_DIM, Window, ingest_partitions, windows_for
@@ -158,7 +158,7 @@ def _load_connection(
     dataset = DATASETS[platform]
     wh = warehouse.warehouse_path
     context.log.info(f"{platform} · {conn.id}: {w.mode} (partitions {w.first_day}..{w.last_day})")
-    source, stats = _source(platform, conn, w.since, timedelta(minutes=config.lookback_minutes), None)
+    source, stats = build_source(platform, conn, w.since, timedelta(minutes=config.lookback_minutes), None)
     summary = run_source(
         source,
         platform=platform,
@@ -172,10 +172,10 @@ def _load_connection(
     report.done.append(w)
     for table, n in summary.rows.items():
         report.tally(table).rows_written += n
-    for entity, n in _quarantined_in(wh, dataset, conn.id, summary.load_ids).items():
+    for entity, n in quarantined_by_entity(wh, dataset, conn.id, summary.load_ids).items():
         report.tally(entity).quarantined += n
         report.tally(QUARANTINE_TABLE).quarantined += n
-    for table, n in _counts(wh, dataset, conn.id).items():
+    for table, n in table_counts(wh, dataset, conn.id).items():
         report.tally(table).rows_in_table[conn.id] = n
     report.api_calls += stats.calls
     context.log.info(
