@@ -335,15 +335,29 @@ def set_tiktok_inventory(a: Attempt) -> Outcome:
                 todo += 1
             else:
                 moved.append(f"{entry['id']}@{wh}: {now} (planned from {a.action.before.get((str(entry['id']), wh))})")
+    return _write_tiktok_product(
+        a, moved, todo, "every warehouse already holds the planned quantity", "inventory", a.tiktok.update_inventory
+    )
+
+
+def _write_tiktok_product(
+    a: Attempt, moved: list[str], todo: int, done_detail: str, what: str, call: Callable[[str, Any], Any]
+) -> Outcome:
+    """The shared end of a TikTok per-product write: refuse a stale plan, skip what is done, else send once.
+
+    TikTok has no compare-and-set, so the caller's re-read decides: ``moved`` lists targets that
+    changed since planning (stale), ``todo`` counts those still at their planned-from value.
+    """
     if moved:
         return _stale("; ".join(moved))
     if not todo:
-        return Outcome("skipped", detail="every warehouse already holds the planned quantity")
+        return Outcome("skipped", detail=done_detail)
+    p = a.action.payload
     pid = _segment(p["product_id"], "product_id")
-    request = {"operation": f"POST /product/202309/products/{pid}/inventory/update", "body": {"skus": p["skus"]}}
-    answer = a.send(request, lambda: a.tiktok.update_inventory(pid, p["skus"]))
+    request = {"operation": f"POST /product/202309/products/{pid}/{what}/update", "body": {"skus": p["skus"]}}
+    answer = a.send(request, lambda: call(pid, p["skus"]))
     if not answer.ok:
-        return _failed_answer(answer, "inventory update")
+        return _failed_answer(answer, f"{what} update")
     return Outcome("applied")
 
 
@@ -373,16 +387,9 @@ def set_tiktok_price(a: Attempt) -> Outcome:
             todo += 1
         else:
             moved.append(f"{entry['id']}: {price.get('sale_price')} (planned from {sorted(map(str, before))})")
-    if moved:
-        return _stale("; ".join(moved))
-    if not todo:
-        return Outcome("skipped", detail="TikTok already has the planned price")
-    pid = _segment(p["product_id"], "product_id")
-    request = {"operation": f"POST /product/202309/products/{pid}/prices/update", "body": {"skus": p["skus"]}}
-    answer = a.send(request, lambda: a.tiktok.update_prices(pid, p["skus"]))
-    if not answer.ok:
-        return _failed_answer(answer, "price update")
-    return Outcome("applied")
+    return _write_tiktok_product(
+        a, moved, todo, "TikTok already has the planned price", "prices", a.tiktok.update_prices
+    )
 
 
 def push_tracking_to_tiktok(a: Attempt) -> Outcome:
