@@ -5,12 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: demo test test-fast lint format bench ui clean help
+.PHONY: demo test test-fast test-full test-postgres lint format bench ui clean help
 
 help:
 	@echo "make demo   - run the end-to-end demo against the embedded sandbox"
 	@echo "make test   - run the whole test suite (slow tests included)"
 	@echo "make lint   - ruff lint + format check"
+	@echo "make bench  - scale benchmarks (10k and 100k tiers; BENCH_ARGS='--tiers 10k 100k 1m' adds the 1M tier)"
+	@echo "make test-full     - make test with the long crash/fault/property matrices at full size"
+	@echo "make test-postgres - only the PostgreSQL equivalence tests (make test runs them too)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +32,18 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	@$(BIN)/python -m pytest -q -m "not slow"
+
+# The reliability matrices run a seeded subset in `make test`; SHOPTOK_FULL_MATRIX=1 runs all of it.
+test-full: $(STAMP)
+	@SHOPTOK_FULL_MATRIX=1 $(BIN)/python -m pytest -q
+
+test-postgres: $(STAMP)
+	@$(BIN)/python -m pytest -q -m postgres
+
+# Speed is measured here, never in timed tests. Results append to bench/results/*.jsonl.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	@$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .
