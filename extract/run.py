@@ -105,8 +105,18 @@ def quarantined_by_entity(warehouse: Path, dataset: str, connection_id: str, loa
 
 
 def build_source(
-    platform: str, conn: Connection, since: datetime | None, lookback: timedelta, progress: Progress | None
+    platform: str,
+    conn: Connection,
+    since: datetime | None,
+    lookback: timedelta,
+    progress: Progress | None,
+    tiktok_qps: float | None = None,
 ) -> tuple[Any, CallStats]:
+    """The dlt source of one platform × connection and its client's call stats.
+
+    ``tiktok_qps`` overrides the client's per-path pacing (0 = none: benchmarks against an
+    unthrottled sandbox measure the local stack, not TikTok's quota).
+    """
     lock = threading.Lock()
 
     def tiktok_page(table: str, n: int) -> None:
@@ -129,7 +139,7 @@ def build_source(
     from extract.tiktok_shop.client import TikTokClient
     from extract.tiktok_shop.source import tiktok_shop_source
 
-    tclient = TikTokClient(conn.tiktok)
+    tclient = TikTokClient(conn.tiktok) if tiktok_qps is None else TikTokClient(conn.tiktok, qps=tiktok_qps)
     return tiktok_shop_source(conn, lookback=lookback, since=since, client=tclient, on_page=tiktok_page), tclient.stats
 
 
@@ -144,6 +154,7 @@ def run_extract(
     lookback: timedelta = timedelta(hours=2),
     progress: Progress | None = None,
     on_stage: Callable[[str], None] | None = None,
+    tiktok_qps: float | None = None,
 ) -> ExtractResult:
     result = ExtractResult()
     config = run_source(
@@ -160,7 +171,7 @@ def run_extract(
                 on_stage(f"{platform} · {conn.id}")
             dataset = DATASETS[platform]
             before = table_counts(warehouse, dataset, conn.id)
-            source, stats = build_source(platform, conn, since, lookback, progress)
+            source, stats = build_source(platform, conn, since, lookback, progress, tiktok_qps)
             summary = run_source(
                 source,
                 platform=platform,

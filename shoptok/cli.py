@@ -97,13 +97,26 @@ def extract_cmd(
     ] = None,
     sandbox_url: Annotated[str | None, typer.Option("--sandbox-url", help="Extract from a running sandbox.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the embedded sandbox merchant.")] = 42,
+    tiktok_qps: Annotated[
+        float | None,
+        typer.Option("--tiktok-qps", help="TikTok requests/s per API path (default 45; 0 = no pacing, benchmarks)."),
+    ] = None,
 ) -> None:
     """Land raw Shopify and TikTok Shop data in the warehouse, incrementally, merging on keys."""
     from shoptok.extract_cli import run_extract_cli
 
     settings = load_settings(warehouse, as_of)
     conns = _connections(connections_file, sandbox_url, connection)
-    run_extract_cli(console, settings, conns, connection=connection, since=since, full_refresh=full_refresh, seed=seed)
+    run_extract_cli(
+        console,
+        settings,
+        conns,
+        connection=connection,
+        since=since,
+        full_refresh=full_refresh,
+        seed=seed,
+        tiktok_qps=tiktok_qps,
+    )
 
 
 @app.command("transform")

@@ -26,6 +26,7 @@ def run_extract_cli(
     since: str | None,
     full_refresh: bool,
     seed: int,
+    tiktok_qps: float | None = None,
 ) -> ExtractResult:
     sandbox = None
     if conns is None:
@@ -37,7 +38,7 @@ def run_extract_cli(
         console.print("[red]no connection matches[/red]")
         raise typer.Exit(2)
     try:
-        result = _run_with_progress(console, settings, conns, since, full_refresh)
+        result = _run_with_progress(console, settings, conns, since, full_refresh, tiktok_qps)
     finally:
         if sandbox:
             sandbox.stop()
@@ -45,7 +46,9 @@ def run_extract_cli(
     return result
 
 
-def _run_with_progress(console: Console, settings: Settings, conns, since, full_refresh) -> ExtractResult:
+def _run_with_progress(
+    console: Console, settings: Settings, conns, since, full_refresh, tiktok_qps: float | None = None
+) -> ExtractResult:
     tasks: dict[tuple[str, str, str], Any] = {}
     with Progress(
         SpinnerColumn(),
@@ -75,6 +78,7 @@ def _run_with_progress(console: Console, settings: Settings, conns, since, full_
             full_refresh=full_refresh,
             progress=on_page,
             on_stage=on_stage,
+            tiktok_qps=tiktok_qps,
         )
         progress.update(stage, description="extraction done")
     return result
