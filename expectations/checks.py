@@ -176,8 +176,8 @@ def _raw_sql(t: RawTable) -> str:
 _PAYOUT_SQL = """
 select
     p.*,
-    list_contains(p.drift_flags, 'statement_mismatch') as _statement_flagged,
-    list_contains(p.drift_flags, 'payment_mismatch') or p.tiktok_payment_id is null as _payment_flagged,
+    'statement_mismatch' = any(p.drift_flags) as _statement_flagged,
+    'payment_mismatch' = any(p.drift_flags) or p.tiktok_payment_id is null as _payment_flagged,
     s.settlement_amount as _raw_statement_settlement_amount,
     coalesce(t.settlement_amount, 0) as _raw_transactions_settlement_amount
 from marts.fct_payout_reconciliation as p
@@ -344,8 +344,17 @@ class _Read:
 
 
 def _connect(warehouse: Path) -> Any:
-    """Open the warehouse read-only, waiting briefly for a writer (dbt, dlt) to let go of it."""
+    """Open the warehouse read-only, waiting briefly for a writer (dbt, dlt) to let go of it.
+
+    On PostgreSQL (``SHOPTOK_WAREHOUSE_ENGINE=postgres``) readers never wait for writers."""
     import duckdb
+
+    from shoptok.settings import load_warehouse_engine
+    from shoptok.warehouse import connect_read_only
+
+    engine = load_warehouse_engine()
+    if engine.is_postgres:
+        return connect_read_only(warehouse, engine)
 
     delay = 0.25
     for attempt in range(6):
@@ -367,15 +376,15 @@ def _table_exists(con: Any, schema: str, table: str) -> bool:
 
 
 def _read_one(con: Any, spec: CheckSpec, cache: dict[str, pd.DataFrame]) -> _Read:
-    import duckdb
+    from shoptok.warehouse import errors, fetch_frame
 
     frame_spec = _FRAMES[spec.name]
     try:
         if frame_spec.sql not in cache:
-            # to_arrow_table keeps DECIMAL as Decimal (``.df()`` would turn money into float64)
-            cache[frame_spec.sql] = con.sql(frame_spec.sql).to_arrow_table().to_pandas()
+            # money stays Decimal on both engines (DuckDB via Arrow: ``.df()`` would make it float64)
+            cache[frame_spec.sql] = fetch_frame(con, frame_spec.sql)
         read = _Read(cache[frame_spec.sql])
-    except duckdb.Error as exc:
+    except errors() as exc:
         return _Read(None, error=f"{type(exc).__name__}: {exc}")
     raw = frame_spec.raw
     if frame_spec.health and raw is not None and raw.quarantined and _table_exists(con, raw.schema, "quarantine"):

@@ -1,7 +1,12 @@
-"""Run dlt sources into the shared DuckDB warehouse, one pipeline per platform × connection.
+"""Run dlt sources into the shared warehouse, one pipeline per platform × connection.
 
 Each connection gets its own pipeline name, so its incremental state is its own (a shop's sync
 never moves another shop's cursor) while all connections share the ``raw_<platform>`` dataset.
+
+The destination follows the one engine setting (``SHOPTOK_WAREHOUSE_ENGINE``, see
+``shoptok.settings.WarehouseEngine``): the embedded DuckDB file, or PostgreSQL through dlt's
+``postgres`` destination with the credentials from the settings module (passed as an object, never
+formatted into a string that could reach a log line).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+
+from shoptok.settings import WarehouseEngine, load_warehouse_engine
 
 DATASETS = {"shopify": "raw_shopify", "tiktok_shop": "raw_tiktok_shop", "config": "raw_config"}
 
@@ -25,12 +32,34 @@ class LoadSummary:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def make_pipeline(platform: str, connection_id: str, warehouse: Path, pipelines_dir: Path) -> dlt.Pipeline:
+def destination(warehouse: Path, engine: WarehouseEngine | None = None) -> Any:
+    """dlt's destination for the configured engine (``warehouse`` is the DuckDB file, unused on PostgreSQL)."""
+    engine = engine or load_warehouse_engine()
+    if engine.is_postgres:
+        from dlt.common.configuration.specs import ConnectionStringCredentials
+
+        p = engine.pg_params()
+        creds = ConnectionStringCredentials()
+        creds.drivername = "postgresql"
+        creds.host, creds.port, creds.database = str(p["host"]), int(p["port"]), str(p["dbname"])
+        creds.username, creds.password = str(p["user"]), p.get("password")
+        return dlt.destinations.postgres(credentials=creds)
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.destinations.duckdb(str(warehouse))
+
+
+def loader_file_format(engine: WarehouseEngine | None = None) -> str:
+    """Parquet into DuckDB; CSV (``COPY``) into PostgreSQL, which has no parquet loader."""
+    return "csv" if (engine or load_warehouse_engine()).is_postgres else "parquet"
+
+
+def make_pipeline(
+    platform: str, connection_id: str, warehouse: Path, pipelines_dir: Path, engine: WarehouseEngine | None = None
+) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"shoptok_{platform}_{connection_id}",
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        destination=destination(warehouse, engine),
         dataset_name=DATASETS[platform],
         pipelines_dir=str(pipelines_dir),
     )
@@ -44,15 +73,17 @@ def run_source(
     warehouse: Path,
     pipelines_dir: Path,
     full_refresh: bool = False,
+    engine: WarehouseEngine | None = None,
 ) -> LoadSummary:
     """Extract, normalize and load one source; pending packages from a crashed run are finished first."""
-    pipeline = make_pipeline(platform, connection_id, warehouse, pipelines_dir)
+    engine = engine or load_warehouse_engine()
+    pipeline = make_pipeline(platform, connection_id, warehouse, pipelines_dir, engine)
     if pipeline.has_pending_data:
         pipeline.normalize()
         pipeline.load()
     if full_refresh:
         _reset_source_state(pipeline, source)
-    info: LoadInfo = pipeline.run(source, loader_file_format="parquet")
+    info: LoadInfo = pipeline.run(source, loader_file_format=loader_file_format(engine))
     summary = LoadSummary(pipeline.pipeline_name, DATASETS[platform], list(info.loads_ids))
     norm = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     if norm is not None:

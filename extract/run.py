@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from extract.common.http import CallStats
 from extract.config_source import config_source
 from extract.pipeline import DATASETS, run_source
 from shoptok.connections import Connection
+from shoptok.settings import load_warehouse_engine
+from shoptok.warehouse import connect_read_only
 
 PLATFORMS = ("shopify", "tiktok_shop")
 #: progress(platform, connection_id, table, rows_in_this_page)
@@ -58,9 +58,10 @@ class ExtractResult:
 
 def table_counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str, int]:
     """Rows per table for one connection (empty before the first load)."""
-    if not Path(warehouse).exists():
+    engine = load_warehouse_engine()
+    if not engine.is_postgres and not Path(warehouse).exists():
         return {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_read_only(warehouse, engine)
     try:
         tables = [
             r[0]
@@ -72,7 +73,13 @@ def table_counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str,
         ]
         out = {}
         for t in tables:
-            cols = {r[0] for r in con.execute(f'describe "{dataset}"."{t}"').fetchall()}
+            cols = {
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                    [dataset, t],
+                ).fetchall()
+            }
             if "connection_id" in cols:
                 out[t] = con.execute(
                     f'select count(*) from "{dataset}"."{t}" where connection_id = ?', [connection_id]
@@ -85,7 +92,7 @@ def table_counts(warehouse: Path, dataset: str, connection_id: str) -> dict[str,
 def quarantined_by_entity(warehouse: Path, dataset: str, connection_id: str, load_ids: Sequence[str]) -> dict[str, int]:
     if not load_ids:
         return {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_read_only(warehouse)
     try:
         exists = con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = 'quarantine'",

@@ -28,6 +28,8 @@ class Settings:
     home: Path = field(default_factory=lambda: Path(os.environ.get("SHOPTOK_HOME", PROJECT_ROOT / "var")))
     warehouse: Path | None = None
     as_of: datetime | None = None
+    #: the warehouse engine (SHOPTOK_WAREHOUSE_ENGINE); with postgres, ``warehouse_path`` is unused
+    engine: WarehouseEngine = field(default_factory=lambda: load_warehouse_engine())
 
     def as_of_or_now(self) -> datetime:
         return self.as_of or datetime.now(UTC).replace(microsecond=0)
@@ -42,6 +44,84 @@ class Settings:
             return self.warehouse
         env = os.environ.get("SHOPTOK_WAREHOUSE")
         return Path(env) if env else self.home / "warehouse.duckdb"
+
+
+# --------------------------------------------------------------------------- warehouse engine
+
+ENGINES = ("duckdb", "postgres")
+
+
+@dataclass(frozen=True)
+class WarehouseEngine:
+    """Which engine holds the warehouse: the one switch the dlt destination, the dbt target and the
+    Dagster resources all follow, so moving to PostgreSQL is configuration, not code.
+
+    ``duckdb`` (default) is the embedded file at ``Settings.warehouse_path``; ``postgres`` is a server
+    reached with these credentials. The password never appears in ``repr`` (logs, Dagster metadata).
+    """
+
+    #: SHOPTOK_WAREHOUSE_ENGINE: duckdb | postgres
+    engine: str = "duckdb"
+    #: SHOPTOK_PG_HOST, SHOPTOK_PG_PORT, SHOPTOK_PG_DATABASE, SHOPTOK_PG_USER, SHOPTOK_PG_PASSWORD
+    host: str = "127.0.0.1"
+    port: int = 5432
+    database: str = "shoptok"
+    user: str = "shoptok"
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"SHOPTOK_WAREHOUSE_ENGINE={self.engine!r}: expected one of {', '.join(ENGINES)}")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine == "postgres"
+
+    @property
+    def dbt_target(self) -> str:
+        """The output of dbt_project/profiles.yml this engine uses (SHOPTOK_DBT_TARGET)."""
+        return self.engine
+
+    def pg_params(self) -> dict[str, object]:
+        """Keyword arguments for ``psycopg2.connect`` / the dbt profile / dlt's credentials."""
+        params: dict[str, object] = {"host": self.host, "port": self.port, "dbname": self.database, "user": self.user}
+        if self.password is not None:
+            params["password"] = self.password
+        return params
+
+    def dbt_env(self) -> dict[str, str]:
+        """The variables dbt's profile reads (dbt_project/profiles.yml, output ``postgres``)."""
+        env = {"SHOPTOK_DBT_TARGET": self.dbt_target}
+        if self.is_postgres:
+            p = self.pg_params()
+            env.update(
+                SHOPTOK_PG_HOST=str(p["host"]),
+                SHOPTOK_PG_PORT=str(p["port"]),
+                SHOPTOK_PG_DATABASE=str(p["dbname"]),
+                SHOPTOK_PG_USER=str(p["user"]),
+                SHOPTOK_PG_PASSWORD=str(p.get("password") or ""),
+            )
+        return env
+
+    def describe(self) -> str:
+        """Where the warehouse is, for a log line: never the password."""
+        if not self.is_postgres:
+            return "duckdb"
+        p = self.pg_params()
+        return f"postgres://{p['user']}@{p['host']}:{p['port']}/{p['dbname']}"
+
+
+def load_warehouse_engine() -> WarehouseEngine:
+    env = os.environ
+    defaults = WarehouseEngine()
+    return WarehouseEngine(
+        engine=(env.get("SHOPTOK_WAREHOUSE_ENGINE") or defaults.engine).strip().lower(),
+        host=env.get("SHOPTOK_PG_HOST") or defaults.host,
+        port=int(env.get("SHOPTOK_PG_PORT") or defaults.port),
+        database=env.get("SHOPTOK_PG_DATABASE") or defaults.database,
+        user=env.get("SHOPTOK_PG_USER") or defaults.user,
+        password=env.get("SHOPTOK_PG_PASSWORD") or None,
+    )
 
 
 def load_settings(warehouse: Path | None = None, as_of: str | None = None) -> Settings:

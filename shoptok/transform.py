@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from shoptok.settings import PROJECT_ROOT
+from shoptok.settings import PROJECT_ROOT, load_warehouse_engine
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 
@@ -37,8 +37,10 @@ def dbt_executable() -> str:
 
 
 def dbt_env(warehouse: Path) -> dict[str, str]:
+    """dbt's environment: the profile's target and its connection follow the engine setting."""
     env = dict(os.environ)
     env["SHOPTOK_WAREHOUSE"] = str(Path(warehouse).resolve())
+    env.update(load_warehouse_engine().dbt_env())
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env
 

@@ -1,6 +1,7 @@
 {#-
-  Small JSON helpers behind adapter.dispatch, so models stay portable: DuckDB implements them
-  here; another engine adds its own `<adapter>__` version without copying any model.
+  Engine-specific SQL behind adapter.dispatch, so models stay portable: `default__` is DuckDB's
+  dialect, `postgres__` PostgreSQL's; another engine adds its own `<adapter>__` version here
+  without copying any model (docs/scaling.md).
 -#}
 
 {#- The first element of a JSON array of strings that starts with `prefix`, with the prefix removed. -#}
@@ -17,6 +18,16 @@
     )
 {%- endmacro %}
 
+{% macro postgres__json_array_value_with_prefix(json_column, prefix) -%}
+    (
+        select substr(t.tag, {{ prefix | length + 1 }})
+        from jsonb_array_elements_text(cast({{ json_column }} as jsonb)) with ordinality as t (tag, position)
+        where starts_with(t.tag, '{{ prefix }}')
+        order by t.position
+        limit 1
+    )
+{%- endmacro %}
+
 {#- The value of the first {"key": …, "value": …} object in a JSON array whose key equals `key`. -#}
 {% macro json_key_value(json_column, key) -%}
     {{ return(adapter.dispatch('json_key_value', 'shoptok')(json_column, key)) }}
@@ -27,6 +38,16 @@
         select json_extract_string(a.attr, '$.value')
         from (select unnest(cast(json_extract({{ json_column }}, '$[*]') as json[])) as attr) as a
         where json_extract_string(a.attr, '$.key') = '{{ key }}'
+        limit 1
+    )
+{%- endmacro %}
+
+{% macro postgres__json_key_value(json_column, key) -%}
+    (
+        select a.attr ->> 'value'
+        from jsonb_array_elements(cast({{ json_column }} as jsonb)) with ordinality as a (attr, position)
+        where a.attr ->> 'key' = '{{ key }}'
+        order by a.position
         limit 1
     )
 {%- endmacro %}
@@ -46,7 +67,7 @@
 {%- endmacro %}
 
 {#-
-  The newest row per key. dlt merges on the primary key, so duplicates should not exist; a load
+  The newest row per key, as an aliased subquery (PostgreSQL before 16 requires the alias). dlt merges on the primary key, so duplicates should not exist; a load
   killed at the wrong moment can still leave one (dlt #3023), and staging must not pass it on.
 -#}
 {% macro deduplicated(relation, keys) -%}
@@ -59,7 +80,7 @@
             from {{ relation }}
         ) as ranked
         where _row_rank = 1
-    )
+    ) as deduplicated
 {%- endmacro %}
 
 {#-
@@ -98,7 +119,17 @@
     )
 {%- endmacro %}
 
-{#- JSON building, portable: payloads are the exact API inputs the repair jobs send. -#}
+{#-
+  JSON building, portable: payloads are the exact API inputs the repair jobs send, and their text is
+  the same on every engine (compact, keys in the given order, as DuckDB writes it), so a plan built
+  on PostgreSQL is byte-for-byte the plan built on DuckDB. PostgreSQL's json_build_object/json_agg
+  would insert spaces (`"k" : v`, `, `) and jsonb would reorder the keys: the text is assembled
+  from each value's JSON instead, through json_build_array (one element: no separator).
+-#}
+{% macro postgres__json_value_text(expr) -%}
+    regexp_replace(cast(json_build_array({{ expr }}) as text), '^\[(.*)\]$', '\1')
+{%- endmacro %}
+
 {% macro json_obj(pairs) -%}
     {{ return(adapter.dispatch('json_obj', 'shoptok')(pairs)) }}
 {%- endmacro %}
@@ -108,7 +139,13 @@
 {%- endmacro %}
 
 {% macro postgres__json_obj(pairs) -%}
-    json_build_object({% for k, v in pairs %}'{{ k }}', {{ v }}{% if not loop.last %}, {% endif %}{% endfor %})
+    cast(
+        '{'
+        {%- for k, v in pairs %}
+        || '{{ "," if not loop.first }}"{{ k }}":' || {{ shoptok.postgres__json_value_text(v) }}
+        {%- endfor %}
+        || '}' as json
+    )
 {%- endmacro %}
 
 {% macro json_list(expr, order_by) -%}
@@ -120,7 +157,7 @@
 {%- endmacro %}
 
 {% macro postgres__json_list(expr, order_by) -%}
-    json_agg({{ expr }} order by {{ order_by }})
+    cast('[' || string_agg({{ shoptok.postgres__json_value_text(expr) }}, ',' order by {{ order_by }}) || ']' as json)
 {%- endmacro %}
 
 {% macro list_size(column) -%}

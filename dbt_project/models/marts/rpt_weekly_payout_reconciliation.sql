@@ -25,10 +25,9 @@ payments as (
 tx_by_basis as (
 
     select
-        transactions.connection_id,
         'settlement_date' as basis,
         {{ dbt.date_trunc('week', 'statements.statement_time') }} as week_start,
-        statements.currency,
+        statements.currency as statement_currency,
         transactions.*
     from transactions
     inner join statements
@@ -37,10 +36,9 @@ tx_by_basis as (
             and transactions.tiktok_statement_id = statements.tiktok_statement_id
     union all
     select
-        transactions.connection_id,
         'order_date' as basis,
         {{ dbt.date_trunc('week', 'transactions.order_date_basis_at') }} as week_start,
-        statements.currency,
+        statements.currency as statement_currency,
         transactions.*
     from transactions
     inner join statements
@@ -56,7 +54,7 @@ tx_weekly as (
         tx.connection_id,
         tx.basis,
         tx.week_start,
-        tx.currency,
+        tx.statement_currency as currency,
         sum(case when tx.is_order then tx.shopify_total_price else 0 end) as shopify_gross_sales,
         sum(tx.revenue_amount) as tiktok_revenue,
         sum(coalesce(tx.platform_commission_amount, 0)) as platform_commission,
