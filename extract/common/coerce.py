@@ -1,7 +1,11 @@
 """Field coercion with errors that name the field and the reason, for quarantine.
 
-Money stays ``Decimal``: floats, exponent notation, NaN and more decimals than the currency has
-are refused, never rounded. Unknown enum values are refused (and so quarantined), never coerced.
+Money stays ``Decimal``: floats, exponent notation, NaN/Infinity and amounts finer than the
+currency's minor unit are refused, never rounded. Extra decimal places that are all zeros
+("1000.0" JPY, "12.500" USD) are exact, so they are accepted and the amount is kept at the
+currency's scale (docs/reliability.md, rule R1). Unknown enum values are refused (and so
+quarantined), never coerced. Integers must fit the warehouse's BIGINT: a larger one would fail
+the whole load, so it is refused here, naming the field.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import Any
 
 #: minor units per ISO currency; anything unlisted is allowed 2
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "IDR": 0, "KWD": 3, "BHD": 3}
-_MONEY_RE = re.compile(r"^-?\d{1,15}(\.\d+)?$")
+_MONEY_RE = re.compile(r"^-?[0-9]{1,15}(\.[0-9]+)?$")  # ASCII digits only: Decimal reads "١٢٣" as 123
 MAX_TS = datetime(2100, 1, 1, tzinfo=UTC)
 MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class InvalidField(ValueError):
@@ -44,7 +49,10 @@ def money(value: Any, field: str, currency: str | None = None, *, nullable: bool
     places = MINOR_UNITS.get((currency or "").upper(), 2)
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        raise InvalidField(field, f"{text} has more than {places} decimals for {currency or 'the currency'}", value)
+        exact = amount.quantize(Decimal(1).scaleb(-places))
+        if exact != amount:
+            raise InvalidField(field, f"{text} has more than {places} decimals for {currency or 'the currency'}", value)
+        return exact
     return amount
 
 
@@ -72,14 +80,18 @@ def timestamp_unix(value: Any, field: str, *, nullable: bool = False) -> datetim
     if isinstance(value, bool | float):
         raise InvalidField(field, f"Unix timestamp must be an integer, got {type(value).__name__}", value)
     if isinstance(value, str):
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise InvalidField(field, f"not a Unix timestamp: {value[:40]!r}", value)
         value = int(value)
     if not isinstance(value, int):
         raise InvalidField(field, f"Unix timestamp must be an integer, got {type(value).__name__}", value)
     if value > 10**11:  # milliseconds sent where seconds are documented
         raise InvalidField(field, f"{value} looks like milliseconds; the API sends seconds", value)
-    return _in_range(datetime.fromtimestamp(value, UTC), field, value)
+    try:
+        ts = datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidField(field, f"{str(value)[:40]} is not a representable Unix time", value) from None
+    return _in_range(ts, field, value)
 
 
 def _in_range(ts: datetime, field: str, raw: Any) -> datetime:
@@ -106,7 +118,17 @@ def identifier(value: Any, field: str, *, max_len: int = 255) -> str:
     text = str(value)
     if len(text) > max_len:
         raise InvalidField(field, f"id is {len(text)} characters long (max {max_len})", value)
-    return text
+    return unicode_text(text, field)
+
+
+def unicode_text(value: str, field: str) -> str:
+    """A string the warehouse can store: JSON may carry lone surrogates (``"\\ud800"``), UTF-8 cannot,
+    and one of them would fail the whole load, so its record is refused here instead."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidField(field, f"not valid Unicode (lone surrogate at position {exc.start})", value) from None
+    return value
 
 
 def integer(value: Any, field: str, *, minimum: int | None = None, nullable: bool = False) -> int | None:
@@ -116,6 +138,8 @@ def integer(value: Any, field: str, *, minimum: int | None = None, nullable: boo
         raise InvalidField(field, "value is missing", value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidField(field, f"must be an integer, got {type(value).__name__} {str(value)[:40]!r}", value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidField(field, f"{str(value)[:40]} does not fit a 64-bit integer", value)
     if minimum is not None and value < minimum:
         raise InvalidField(field, f"{value} is below the minimum {minimum}", value)
     return value
@@ -130,4 +154,4 @@ def text(value: Any, field: str, *, max_len: int = 10_000, nullable: bool = True
         raise InvalidField(field, f"must be a string, got {type(value).__name__}", value)
     if len(value) > max_len:
         raise InvalidField(field, f"string is {len(value)} characters long (max {max_len})", value)
-    return value
+    return unicode_text(value, field)

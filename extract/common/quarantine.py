@@ -25,21 +25,48 @@ def record_hash(payload: Any) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: longer payloads are stored as a JSON object holding their head (still valid JSON, still findable)
+MAX_PAYLOAD_CHARS = 200_000
+MAX_KEY_CHARS = 255
+
+
+def record_key_of(value: Any) -> str | None:
+    """A record's id as text for ``record_key``: scalars only (an object sent as an id names nothing)."""
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)[:MAX_KEY_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def quarantine_row(
     connection_id: str, entity: str, payload: Any, error: InvalidField | str, record_key: str | None = None
 ) -> dict[str, Any]:
+    """One quarantine row; ``reason`` names the record (entity and id), the field and what is wrong,
+    so the line alone is actionable in a log, a report or a support ticket."""
     field = error.field if isinstance(error, InvalidField) else None
-    reason = str(error)
+    key = record_key_of(record_key)
+    reason = f"{entity} {key if key is not None else '(no usable id)'}: {error}"
     return {
         "connection_id": connection_id,
         "entity": entity,
         "record_hash": record_hash(payload),
-        "record_key": record_key,
+        "record_key": key,
         "field": field,
-        "reason": reason,
-        "payload": json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)[:200_000],
+        "reason": reason[:2_000],
+        "payload": _payload_text(payload),
         "last_seen_at": datetime.now(UTC),
     }
+
+
+def _payload_text(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: keep it as its JSON escape
+        text = json.dumps(payload, sort_keys=True, default=str)
+    if len(text) <= MAX_PAYLOAD_CHARS:
+        return text
+    head = text[: MAX_PAYLOAD_CHARS // 2]
+    return json.dumps({"truncated_from_chars": len(text), "head": head}, ensure_ascii=False)
 
 
 def emit(table: str, rows: list[dict[str, Any]], primary_key: list[str], columns: dict[str, Any] | None = None) -> Any:

@@ -259,7 +259,7 @@ def _nodes(record: dict[str, Any], name: str, where: str) -> list[tuple[str, dic
     for i, node in enumerate(_list(conn.get("nodes"), f"{where}{name}.nodes")):
         path = f"{where}{name}.nodes[{i}]"
         out.append((path, _obj(node, path, nullable=False)))
-    return out
+    return _unique_ids(out)
 
 
 def _items(record: dict[str, Any], name: str, where: str) -> list[tuple[str, dict[str, Any]]]:
@@ -268,7 +268,19 @@ def _items(record: dict[str, Any], name: str, where: str) -> list[tuple[str, dic
     for i, item in enumerate(_list(record.get(name), f"{where}{name}")):
         path = f"{where}{name}[{i}]"
         out.append((path, _obj(item, path, nullable=False)))
-    return out
+    return _unique_ids(out)
+
+
+def _unique_ids(entries: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Two children with one id would merge into one row and lose the other without a trace."""
+    seen: dict[str, str] = {}
+    for path, entry in entries:
+        ident = entry.get("id")
+        if isinstance(ident, str) and ident:
+            if ident in seen:
+                raise InvalidField(f"{path}.id", f"id {ident[:80]} repeats {seen[ident]}.id in the same record", ident)
+            seen[ident] = path
+    return entries
 
 
 def _id(value: Any, where: str) -> str:
@@ -285,8 +297,14 @@ def _ts(value: Any, where: str, *, nullable: bool = False) -> datetime | None:
     return coerce.timestamp_iso(value, where, nullable=nullable)
 
 
-def _money(obj: dict[str, Any], name: str, where: str, *, nullable: bool = False) -> tuple[Decimal | None, str | None]:
-    """(amount, currency) from a MoneyBag's shopMoney; amounts are never floats or over-precise."""
+def _money(
+    obj: dict[str, Any], name: str, where: str, *, nullable: bool = False, expected: str | None = None
+) -> tuple[Decimal | None, str | None]:
+    """(amount, currency) from a MoneyBag's shopMoney; amounts are never floats or over-precise.
+
+    ``expected``: the order's currency. shopMoney is always in the shop's currency, so a bag in
+    another one is a corrupt record, not a conversion to make (adding EUR to USD would be silent).
+    """
     bag = _obj(obj.get(name), f"{where}{name}")
     if not bag:
         if nullable:
@@ -294,6 +312,12 @@ def _money(obj: dict[str, Any], name: str, where: str, *, nullable: bool = False
         raise InvalidField(f"{where}{name}", "money is missing", None)
     shop = _obj(bag.get("shopMoney"), f"{where}{name}.shopMoney", nullable=False)
     currency = _currency(shop.get("currencyCode"), f"{where}{name}.shopMoney.currencyCode")
+    if expected is not None and currency != expected:
+        raise InvalidField(
+            f"{where}{name}.shopMoney.currencyCode",
+            f"currency {currency} differs from the order's {expected}",
+            currency,
+        )
     return _amount(shop.get("amount"), f"{where}{name}.shopMoney.amount", currency), currency
 
 
@@ -391,7 +415,7 @@ def order_rows(connection_id: str, rec: dict[str, Any]) -> Rows:
         ("total_refunded", "totalRefundedSet", False),
         ("net_payment", "netPaymentSet", False),
     ):
-        order[column] = _money(rec, name, "", nullable=nullable)[0]
+        order[column] = _money(rec, name, "", nullable=nullable, expected=currency)[0]
 
     base = {"connection_id": connection_id, "order_id": order_id, "order_updated_at": updated_at}
     out: Rows = {t.name: [] for t in ORDER_TABLES}
@@ -404,14 +428,14 @@ def order_rows(connection_id: str, rec: dict[str, Any]) -> Rows:
                 "sku": coerce.text(li.get("sku"), f"{where}.sku"),
                 "quantity": _count(li.get("quantity"), f"{where}.quantity"),
                 "variant_id": _ref(li, "variant", f"{where}."),
-                "original_unit_price": _money(li, "originalUnitPriceSet", f"{where}.")[0],
-                "discounted_total": _money(li, "discountedTotalSet", f"{where}.")[0],
+                "original_unit_price": _money(li, "originalUnitPriceSet", f"{where}.", expected=currency)[0],
+                "discounted_total": _money(li, "discountedTotalSet", f"{where}.", expected=currency)[0],
             }
         )
     for where, refund in _items(rec, "refunds", ""):
-        _refund_rows(refund, where, base, out)
+        _refund_rows(refund, where, base, out, currency)
     for where, tx in _items(rec, "transactions", ""):
-        out[TRANSACTIONS.name].append({**base, **_transaction(tx, where)})
+        out[TRANSACTIONS.name].append({**base, **_transaction(tx, where, currency)})
     for where, ful in _items(rec, "fulfillments", ""):
         fulfillment = {
             **base,
@@ -457,7 +481,7 @@ def order_rows(connection_id: str, rec: dict[str, Any]) -> Rows:
     return out
 
 
-def _refund_rows(refund: dict[str, Any], where: str, base: Row, out: Rows) -> None:
+def _refund_rows(refund: dict[str, Any], where: str, base: Row, out: Rows, currency: str) -> None:
     refund_id = _id(refund.get("id"), f"{where}.id")
     out[REFUNDS.name].append(
         {
@@ -465,7 +489,7 @@ def _refund_rows(refund: dict[str, Any], where: str, base: Row, out: Rows) -> No
             "id": refund_id,
             "created_at": _ts(refund.get("createdAt"), f"{where}.createdAt", nullable=True),
             "note": coerce.text(refund.get("note"), f"{where}.note"),
-            "total_refunded": _money(refund, "totalRefundedSet", f"{where}.")[0],
+            "total_refunded": _money(refund, "totalRefundedSet", f"{where}.", expected=currency)[0],
         }
     )
     for at, rli in _nodes(refund, "refundLineItems", f"{where}."):
@@ -481,7 +505,7 @@ def _refund_rows(refund: dict[str, Any], where: str, base: Row, out: Rows) -> No
                 "restock_type": coerce.enum(rli.get("restockType"), f"{at}.restockType", cfg.RESTOCK_TYPES),
                 "restocked": _bool(rli.get("restocked"), f"{at}.restocked"),
                 "location_id": _ref(rli, "location", f"{at}."),
-                "subtotal": _money(rli, "subtotalSet", f"{at}.")[0],
+                "subtotal": _money(rli, "subtotalSet", f"{at}.", expected=currency)[0],
             }
         )
     for at, line in _nodes(refund, "refundShippingLines", f"{where}."):
@@ -490,20 +514,20 @@ def _refund_rows(refund: dict[str, Any], where: str, base: Row, out: Rows) -> No
                 **base,
                 "id": _id(line.get("id"), f"{at}.id"),
                 "refund_id": refund_id,
-                "subtotal_amount": _money(line, "subtotalAmountSet", f"{at}.")[0],
+                "subtotal_amount": _money(line, "subtotalAmountSet", f"{at}.", expected=currency)[0],
             }
         )
     for at, tx in _nodes(refund, "transactions", f"{where}."):
-        out[REFUND_TRANSACTIONS.name].append({**base, "refund_id": refund_id, **_transaction(tx, at)})
+        out[REFUND_TRANSACTIONS.name].append({**base, "refund_id": refund_id, **_transaction(tx, at, currency)})
 
 
-def _transaction(tx: dict[str, Any], where: str) -> Row:
+def _transaction(tx: dict[str, Any], where: str, currency: str) -> Row:
     return {
         "id": _id(tx.get("id"), f"{where}.id"),
         "kind": coerce.enum(tx.get("kind"), f"{where}.kind", cfg.TRANSACTION_KINDS),
         "status": coerce.enum(tx.get("status"), f"{where}.status", cfg.TRANSACTION_STATUSES),
         "gateway": coerce.text(tx.get("gateway"), f"{where}.gateway"),
-        "amount": _money(tx, "amountSet", f"{where}.")[0],
+        "amount": _money(tx, "amountSet", f"{where}.", expected=currency)[0],
         "processed_at": _ts(tx.get("processedAt"), f"{where}.processedAt", nullable=True),
     }
 

@@ -205,8 +205,11 @@ def shopify_source(
         return report, q.search_filter(inc.start_value), bulk
 
     def read(spec: q.Spec, search: str, bulk: bool, report: RunReport) -> Iterator[Page]:
-        pages = _bulk_pages(shop, spec, search, report) if bulk else None
-        return pages if pages is not None else shop.pages(q.root_listing(spec), {"query": search})
+        def paged() -> Iterator[Page]:
+            return shop.pages(q.root_listing(spec), {"query": search})
+
+        pages = _bulk_pages(shop, spec, search, report, probe=lambda: _any(paged())) if bulk else None
+        return pages if pages is not None else paged()
 
     @dlt.resource(name="orders", write_disposition="merge")
     def orders(updated_at: Any = cursor()) -> Iterator[Any]:
@@ -244,6 +247,12 @@ def shopify_source(
     return orders, products, locations, inventory_levels
 
 
+def _any(pages: Iterator[Page]) -> bool:
+    """Whether the first page holds anything (a record or a record set aside)."""
+    first = next(pages, None)
+    return first is not None and bool(first.records or first.poisoned)
+
+
 def _prepend(head: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     yield head
     yield from rest
@@ -255,13 +264,28 @@ def _bulk_pages(
     search: str | None,
     report: RunReport,
     unnest: Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]] | None = None,
+    probe: Callable[[], bool] | None = None,
 ) -> Iterator[Page] | None:
-    """Pages of a bulk read, or None when the operation failed (the caller then reads page by page)."""
+    """Pages of a bulk read, or None when the caller must read page by page instead.
+
+    That is when the operation failed, or when it completed empty while ``probe`` (the first
+    page of a paged read) finds records: a bulk file has no per-record errors, and a record the
+    API cannot serve can empty the whole result (docs/reliability.md, rule R10). Trusting it
+    would drop every record of the entity without a trace.
+    """
     records = BulkRunner(shop).records(spec, search)
     try:
         head = next(records, None)  # runs the operations: a failure surfaces here, before any row
     except BulkOperationFailed as exc:
         log.warning("shopify %s: %s; reading %s page by page instead", shop.conn.shop_domain, exc, spec.field)
+        report.mode = "bulk->paged"
+        return None
+    if head is None and probe is not None and probe():
+        log.warning(
+            "shopify %s: bulk %s came back empty but a paged read finds records; reading page by page",
+            shop.conn.shop_domain,
+            spec.field,
+        )
         report.mode = "bulk->paged"
         return None
     stream = _prepend(head, records) if head is not None else iter(())

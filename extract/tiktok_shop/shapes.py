@@ -178,8 +178,40 @@ def path_id(value: Any, field: str) -> str:
     return text
 
 
-def _passthrough(rec: Mapping[str, Any], skip: Collection[str]) -> Row:
-    return {k: v for k, v in rec.items() if k not in skip}
+def _passthrough(rec: Mapping[str, Any], skip: Collection[str], where: str = "") -> Row:
+    """Fields kept as sent, after one check: every integer in them must fit 64 bits.
+
+    A larger one (an id sent as a number, a corrupted count) cannot be stored as BIGINT or JSON
+    by the loader and would fail the whole load, so it quarantines its record instead; so does a
+    string that is not valid Unicode.
+    """
+    row = {k: v for k, v in rec.items() if k not in skip}
+    for key, value in row.items():
+        _storable(value, f"{where}{key}")
+    return row
+
+
+def _storable(value: Any, field: str) -> None:
+    """Integers within 64 bits and strings that are valid Unicode, however deep."""
+    if isinstance(value, str):
+        coerce.unicode_text(value, field)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not coerce.INT64_MIN <= value <= coerce.INT64_MAX:
+            raise InvalidField(field, f"{str(value)[:40]} does not fit a 64-bit integer", value)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _storable(v, f"{field}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _storable(v, f"{field}[{i}]")
+
+
+def _unique(seen: dict[str, str], ident: str, field: str) -> str:
+    """Two children with one id would merge into one row and lose the other without a trace."""
+    if ident in seen:
+        raise InvalidField(field, f"id {ident[:80]} repeats {seen[ident]} in the same record", ident)
+    seen[ident] = field
+    return ident
 
 
 def refund_column(key: str) -> str:
@@ -244,16 +276,18 @@ def shape_order(rec: Mapping[str, Any], cid: str) -> tuple[Row, Children]:
         row[f"payment_{key}"] = coerce.money(payment.get(key), f"payment.{key}", cur, nullable=key != "total_amount")
     for key, value in payment.items():
         if key != "currency" and key not in PAYMENT_MONEY:
+            _storable(value, f"payment.{key}")
             row[f"payment_{key}"] = value
     lines = []
+    seen: dict[str, str] = {}
     for i, raw in enumerate(_list(rec.get("line_items"), "line_items")):
         where = f"line_items[{i}]."
         li = _obj(raw, f"line_items[{i}]")
-        line = _passthrough(li, skip=())
+        line = _passthrough(li, skip=(), where=where)
         line_cur = _same_currency(li.get("currency"), cur, f"{where}currency")
         line.update(
             connection_id=cid,
-            id=coerce.identifier(li.get("id"), f"{where}id"),
+            id=_unique(seen, coerce.identifier(li.get("id"), f"{where}id"), f"{where}id"),
             order_id=oid,
             order_update_time=row["update_time"],
             sku_id=coerce.identifier(li.get("sku_id"), f"{where}sku_id"),
@@ -284,15 +318,16 @@ def shape_product(rec: Mapping[str, Any], cid: str) -> tuple[Row, Children]:
         update_time=_ts(rec, "update_time"),
     )
     skus = []
+    seen: dict[str, str] = {}
     for i, raw in enumerate(_list(rec.get("skus"), "skus")):
         where = f"skus[{i}]."
         sku = _obj(raw, f"skus[{i}]")
         price = _obj(sku.get("price") or {}, f"{where}price")
         cur = currency(price.get("currency"), f"{where}price.currency")
-        out = _passthrough(sku, skip={"price", "inventory"})
+        out = _passthrough(sku, skip={"price", "inventory"}, where=where)
         out.update(
             connection_id=cid,
-            id=coerce.identifier(sku.get("id"), f"{where}id"),
+            id=_unique(seen, coerce.identifier(sku.get("id"), f"{where}id"), f"{where}id"),
             product_id=pid,
             product_update_time=row["update_time"],
             seller_sku=coerce.text(sku.get("seller_sku"), f"{where}seller_sku"),
@@ -391,11 +426,12 @@ def _aftersale(
         **refund,
     )
     lines = []
+    seen: dict[str, str] = {}
     for i, raw in enumerate(_list(rec.get(lines_field), lines_field)):
         where = f"{lines_field}[{i}]"
         li = _obj(raw, where)
         line_refund, _ = _refund_amount(li.get("refund_amount"), f"{where}.refund_amount", cur)
-        line = _passthrough(li, skip={"refund_amount"})
+        line = _passthrough(li, skip={"refund_amount"}, where=f"{where}.")
         line.update(
             connection_id=cid,
             order_id=row["order_id"],
@@ -403,7 +439,11 @@ def _aftersale(
             order_line_item_id=coerce.identifier(li.get("order_line_item_id"), f"{where}.order_line_item_id"),
             sku_id=coerce.identifier(li.get("sku_id"), f"{where}.sku_id"),
             **{
-                line_id_field: coerce.identifier(li.get(line_id_field), f"{where}.{line_id_field}"),
+                line_id_field: _unique(
+                    seen,
+                    coerce.identifier(li.get(line_id_field), f"{where}.{line_id_field}"),
+                    f"{where}.{line_id_field}",
+                ),
                 id_field: rid,
             },
             **line_refund,

@@ -443,6 +443,33 @@ class _Run:
         params = {"sort_field": "order_create_time", "sort_order": "ASC", "page_size": 100}
         return [t for page in self.api.paginate("GET", path, params, None, "statement_transactions") for t in page]
 
+    def orphaned_transactions(self, page: list[Any], good: list[sh.Row]) -> Iterator[Any]:
+        """Quarantine the transactions of the page's quarantined statements, one row each.
+
+        They cannot be typed without their statement (its currency, its id), and reading them
+        anyway keeps the count honest: every transaction served is loaded or quarantined. A
+        statement whose id cannot go into a URL has no transactions we can read; its own
+        quarantine row stands for them (docs/reliability.md, rule R6).
+        """
+        typed = {row["id"] for row in good}
+        for rec in page:
+            try:
+                sid = sh.path_id(rec.get("id") if isinstance(rec, dict) else None, "id")
+            except InvalidField:
+                continue
+            if sid in typed:
+                continue
+            error = InvalidField("statement_id", f"its statement {sid} is quarantined", sid)
+            bad = [
+                quarantine_row(
+                    self.cid, "statement_transactions", txn, error, txn.get("id") if isinstance(txn, dict) else None
+                )
+                for txn in self.transactions({"id": sid})
+            ]
+            self.stats.add("statement_transactions", quarantined=len(bad))
+            if bad:
+                yield emit_quarantine(bad)
+
     def transaction_shape(self, statement: sh.Row) -> Shape:
         def typed(rec: Any) -> tuple[list[sh.Row], sh.Children]:
             row = sh.shape_transaction(rec, self.cid, statement["id"], statement["currency"])
@@ -606,6 +633,7 @@ def tiktok_shop_source(
                         # a statement's transactions are as new as the statement
                         as_new = _constant(is_new(statement))
                         yield from run.type_page("statement_transactions", txns, tx_shape, is_new=as_new)[1]
+                    yield from run.orphaned_transactions(page, good)
             if run.stats.undocumented_transaction_types:
                 log.warning(
                     "tiktok_shop %s: statement transaction types outside the documented list (loaded, "
