@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sandbox.generator import GeneratorParams, generate
+from sandbox.generator import GeneratorParams, generate, generate_to_dir
 from sandbox.state import (
     SHOPIFY_ENTITIES,
     TIKTOK_ENTITIES,
@@ -96,19 +96,59 @@ def generate_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Write the scenario directory here.")] = None,
     seed: SeedOpt = 42,
     as_of: AsOfOpt = None,
-    orders: Annotated[int, SizeOpts["orders"]] = 1500,
-    web_orders: Annotated[int, SizeOpts["web_orders"]] = 800,
+    orders: Annotated[
+        int,
+        typer.Option("--tiktok-orders-per-connection", "--orders", help="TikTok orders per connection."),
+    ] = 1500,
+    web_orders: Annotated[
+        int,
+        typer.Option(
+            "--web-orders-per-connection", "--web-orders", help="Shopify web (non-TikTok) orders per connection."
+        ),
+    ] = 800,
     products: Annotated[int, SizeOpts["products"]] = 120,
     days: Annotated[int, SizeOpts["days"]] = 90,
     drift_scale: Annotated[float, SizeOpts["drift_scale"]] = 1.0,
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="Build connections in this many processes (each holds its own model).")
+    ] = 1,
 ) -> None:
-    """Generate a merchant (deterministic from --seed and --as-of) and summarise it."""
-    state, truth = generate(_params(seed, as_of, orders, web_orders, products, days, drift_scale))
-    console.print(_counts_table(state, f"generated merchant (seed {seed}, as of {state.as_of.isoformat()})"))
+    """Generate a merchant (deterministic from --seed and --as-of) and summarise it.
+
+    With --out the merchant streams straight into the scenario directory, one connection's model
+    at a time, so a 1M-order merchant fits in a few GB; without it, the merchant is built in
+    memory and only summarised.
+    """
+    params = _params(seed, as_of, orders, web_orders, products, days, drift_scale)
+    if not out:
+        state, truth = generate(params)
+        console.print(_counts_table(state, f"generated merchant (seed {seed}, as of {state.as_of.isoformat()})"))
+        console.print(_truth_table(truth))
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks: dict[tuple[str, str], int] = {}
+
+        def progress(conn: str, stage: str, done: int, total: int) -> None:
+            key = (conn, stage)
+            if key not in tasks:
+                tasks[key] = bar.add_task(f"{conn} {stage}", total=total)
+            bar.update(tasks[key], completed=done, total=total)
+
+        summary = generate_to_dir(params, out, progress=progress, jobs=jobs)
+    table = Table(title=f"generated merchant (seed {seed}) -> {out}")
+    table.add_column("entity")
+    conns = list(summary["counts"])
+    for conn in conns:
+        table.add_column(conn, justify="right")
+    for key in summary["counts"][conns[0]]:
+        table.add_row(key, *(f"{summary['counts'][c][key]:,}" for c in conns))
+    console.print(table)
+    truth = [json.loads(line) for line in (out / "truth.jsonl").read_text().splitlines() if line.strip()]
     console.print(_truth_table(truth))
-    if out:
-        export_state(state, out, truth)
-        console.print(f"[green]wrote[/green] {out}")
+    console.print(f"[green]wrote[/green] {out}")
 
 
 @app.command("export")
@@ -178,15 +218,34 @@ def serve_cmd(
     days: Annotated[int, SizeOpts["days"]] = 90,
     drift_scale: Annotated[float, SizeOpts["drift_scale"]] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the ready line.")] = False,
+    store: Annotated[
+        str,
+        typer.Option(
+            "--store",
+            help="Where a --scenario's big entities live: memory, disk (indexes in memory, records read "
+            "from the files) or auto (disk for files of 256 MB or more).",
+        ),
+    ] = "auto",
+    unthrottled: Annotated[
+        bool,
+        typer.Option("--unthrottled", help="No Shopify cost bucket and no TikTok QPS limit (scale benchmarks)."),
+    ] = False,
 ) -> None:
     """Serve both emulators on one port until interrupted, printing each connection's base URLs and credentials."""
+    import time
+
+    from sandbox.context import SandboxConfig
     from sandbox.server import SandboxServer
 
+    started = time.perf_counter()
     if scenario:
-        state = load_state(scenario)
+        state = load_state(scenario, store=store)
     else:
         state, _ = generate(_params(seed, as_of, orders, web_orders, products, days, drift_scale))
-    server = SandboxServer(state, host=host, port=port)
+    config = SandboxConfig()
+    if unthrottled:
+        config.unthrottle()
+    server = SandboxServer(state, config=config, host=host, port=port)
     info = {
         "base_url": server.base_url,
         "tiktok_base_url": server.tiktok_base,
@@ -195,6 +254,7 @@ def serve_cmd(
         ],
         "as_of": state.manifest()["as_of"],
         "pid": os.getpid(),
+        "load_s": round(time.perf_counter() - started, 1),
     }
     if not quiet:
         console.print(_counts_table(state, "serving merchant"))

@@ -41,6 +41,10 @@ class FaultConfig:
             setattr(self, key, type(getattr(self, key))(value))
 
 
+#: bucket size and restore rate that no client can drain ("unthrottled")
+UNTHROTTLED_BUCKET = 1_000_000_000.0
+
+
 @dataclass
 class ShopifyThrottleConfig:
     """Shopify's GraphQL leaky bucket: standard plan by default (2000 points, 100/s, 1000 per query)."""
@@ -76,6 +80,17 @@ class SandboxConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def unthrottle(self) -> None:
+        """No rate limits (scale benchmarks): a bottomless Shopify bucket, no TikTok QPS window.
+
+        Shopify still reports a throttle status (clients pace from it), so the bucket is made
+        too big to drain rather than removed; the per-query cost limit stays (it is a query
+        rule, not a rate).
+        """
+        self.shopify_throttle.maximum_available = UNTHROTTLED_BUCKET
+        self.shopify_throttle.restore_rate = UNTHROTTLED_BUCKET
+        self.tiktok.qps_per_path = 0
 
 
 class Counters:

@@ -9,12 +9,15 @@ bump their update time from the sandbox clock, so a re-extract sees repairs.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 SHOPIFY_ENTITIES = ("orders", "products", "locations", "inventory_levels")
 TIKTOK_ENTITIES = (
@@ -107,8 +110,15 @@ class MerchantState:
     clock: Clock = field(init=False)
     lock: threading.RLock = field(default_factory=threading.RLock, init=False)
 
+    #: numbers handed out by admin mutations (``sandbox.mutate``) for the ids they create
+    mutation_seq: int = field(default=0, init=False)
+
     def __post_init__(self) -> None:
         self.clock = Clock(self.as_of)
+
+    def next_mutation_number(self) -> int:
+        self.mutation_seq += 1
+        return self.mutation_seq
 
     def connection(self, connection_id: str) -> ConnectionState:
         for conn in self.connections:
@@ -142,13 +152,21 @@ def _dump(record: dict[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def dump_bytes(record: dict[str, Any]) -> bytes:
+    """``_dump`` as UTF-8, through orjson (same bytes, several times faster) unless it cannot encode."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an int beyond 64 bits, a non-str key...: the standard library's exact form
+        return _dump(record).encode()
+
+
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
+    with path.open("wb") as fh:
         for rec in records:
-            fh.write(_dump(rec))
-            fh.write("\n")
+            fh.write(dump_bytes(rec))
+            fh.write(b"\n")
             n += 1
     return n
 
@@ -228,8 +246,41 @@ def _apply_defaults(platform: str, entity: str, rec: dict[str, Any], as_of: date
             rec.setdefault("update_time", rec["create_time"])
 
 
-def load_state(scenario_dir: Path) -> MerchantState:
-    """Load a scenario directory; a malformed file raises ScenarioError naming file, line, field."""
+#: ``store="auto"`` keeps an entity on disk when its file is at least this big
+DISK_STORE_MIN_BYTES = 256 * 1024 * 1024
+
+
+def _use_disk(store: str, path: Path) -> bool:
+    if store == "disk":
+        return True
+    if store == "auto":
+        return path.stat().st_size >= DISK_STORE_MIN_BYTES
+    return False
+
+
+def _preparer(path: Path, platform: str, entity: str, key: str, as_of: datetime):
+    def prepare(lineno: int, rec: dict[str, Any]) -> None:
+        if key not in rec or rec[key] in (None, ""):
+            raise ScenarioError(f"{path}:{lineno}: field '{key}' is required")
+        _apply_defaults(platform, entity, rec, as_of)
+
+    return prepare
+
+
+def load_state(scenario_dir: Path, store: str | None = None) -> MerchantState:
+    """Load a scenario directory; a malformed file raises ScenarioError naming file, line, field.
+
+    ``store`` decides where the big entities (orders on both platforms, TikTok statement
+    transactions) live: ``memory`` (dicts), ``disk`` (``sandbox.recordstore.DiskRecords``: the
+    file stays the record body, memory holds indexes) or ``auto`` (disk for files of 256 MB+).
+    The default comes from ``SANDBOX_STORE`` (else ``memory``), so a whole test suite can be run
+    against either store.
+    """
+    store = store or os.environ.get("SANDBOX_STORE") or "memory"
+    if store not in ("memory", "disk", "auto"):
+        raise ValueError(f"store must be memory, disk or auto, got {store!r}")
+    from sandbox.recordstore import SLIM, DiskRecords
+
     scenario_dir = Path(scenario_dir)
     manifest_path = scenario_dir / "manifest.json"
     if not manifest_path.exists():
@@ -266,8 +317,16 @@ def load_state(scenario_dir: Path) -> MerchantState:
             for entity in entities:
                 path = scenario_dir / conn.id / platform / f"{entity}.jsonl"
                 rows: list[dict[str, Any]] = []
+                key = _REQUIRED_ID[(platform, entity)]
+                if path.exists() and (platform, entity) in SLIM and _use_disk(store, path):
+                    target[entity] = DiskRecords(
+                        path,
+                        slim=SLIM[(platform, entity)],
+                        prepare=_preparer(path, platform, entity, key, as_of),
+                        id_field=key,
+                    )
+                    continue
                 if path.exists():
-                    key = _REQUIRED_ID[(platform, entity)]
                     for lineno, rec in read_jsonl(path):
                         if key not in rec or rec[key] in (None, ""):
                             raise ScenarioError(f"{path}:{lineno}: field '{key}' is required")

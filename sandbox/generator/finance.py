@@ -82,7 +82,8 @@ def _order_transaction(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Decimal | str 
     seller_disc = sum((u.seller_discount for u in o.units), ZERO)
     gross = sum((u.original_price for u in o.units), ZERO)
     gross_refund = -sum((u.original_price for u in refunded), ZERO)
-    a: dict[str, Any] = {f: ZERO for f in AMOUNT_FIELDS}
+    # amount fields left out are zero: render_transaction fills them (a million full dicts cost GBs)
+    a: dict[str, Any] = {}
     a["customer_payment_amount"] = o.total_amount
     a["customer_order_refund_amount"] = -refund_total
     a["customer_refund_amount"] = -refund_total
@@ -112,10 +113,10 @@ def _order_transaction(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Decimal | str 
     if o.affiliate:
         a["affiliate_commission_amount"] = -money(base * Decimal("0.10"))
     a["fee_amount"] = (
-        a["platform_commission_amount"]
-        + a["referral_fee_amount"]
+        a.get("platform_commission_amount", ZERO)
+        + a.get("referral_fee_amount", ZERO)
         + a["transaction_fee_amount"]
-        + a["affiliate_commission_amount"]
+        + a.get("affiliate_commission_amount", ZERO)
     )
     if o.fulfillment_type == "FULFILLMENT_BY_TIKTOK":
         a["fbt_fulfillment_fee_amount"] = -o.label_cost
@@ -125,7 +126,7 @@ def _order_transaction(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Decimal | str 
         a["fbm_shipping_cost_amount"] = -o.label_cost
         a["shipping_cost_amount"] = -o.label_cost
     a["settlement_amount"] = (
-        a["net_sales_amount"] + a["shipping_cost_amount"] + a["fee_amount"] + a["adjustment_amount"]
+        a["net_sales_amount"] + a.get("shipping_cost_amount", ZERO) + a["fee_amount"] + a.get("adjustment_amount", ZERO)
     )
     a.update(
         {
@@ -143,7 +144,7 @@ def _order_transaction(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Decimal | str 
 def _adjustment(ctx: ConnCtx, rng, day: datetime, settled: list[TikTokOrder]) -> dict[str, Any]:
     kind, sign = rng.choice(ADJUSTMENTS)
     amount = money(rng.uniform(1, 60)) * sign
-    a: dict[str, Any] = {f: ZERO for f in AMOUNT_FIELDS}
+    a: dict[str, Any] = {}
     a["adjustment_amount"] = amount
     a["settlement_amount"] = amount
     related = rng.choice(settled) if settled and kind in ("CHARGE_BACK", "SHIPPING_FEE_ADJUSTMENT") else None
@@ -208,7 +209,7 @@ def build_finance(ctx: ConnCtx) -> None:
         txs = by_day[day]
         sid = str(ctx.ids.take("tt_statement"))
         header = {
-            f: sum((t[f] for t in txs), ZERO)
+            f: sum((t.get(f, ZERO) for t in txs), ZERO)
             for f in (
                 "revenue_amount",
                 "fee_amount",
@@ -312,7 +313,8 @@ def render_statement(st: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_transaction(t: dict[str, Any], currency: str) -> dict[str, Any]:
-    out = {k: (m(v) if isinstance(v, Decimal) else v) for k, v in t.items()}
+    out = {f: m(t.get(f, ZERO)) for f in AMOUNT_FIELDS}
+    out.update((k, v) for k, v in t.items() if k not in out)
     out["currency"] = currency
     return out
 

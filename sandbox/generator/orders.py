@@ -64,7 +64,10 @@ def build_orders(ctx: ConnCtx) -> None:
     fbt_pool = [v for v in pool if v.fbt_enrolled]
     mapped = ctx.mapped_warehouses
     providers = ctx.profile["providers"]
-    for created in _order_times(ctx, rng):
+    planned = ctx.params.tiktok_orders_per_connection
+    for n, created in enumerate(_order_times(ctx, rng)):
+        if ctx.progress is not None and n % 2000 == 0:
+            ctx.progress(n, planned)
         fbt = bool(fbt_pool) and rng.random() < 0.08
         source = fbt_pool if fbt else pool
         chosen = rng.sample(source, k=min(len(source), rng.choice([1, 1, 1, 2, 2, 3])))
@@ -98,6 +101,8 @@ def build_orders(ctx: ConnCtx) -> None:
         )
         _simulate(ctx, order, rng, as_of, hold, providers)
         ctx.orders.append(order)
+    if ctx.progress is not None:
+        ctx.progress(planned, planned)
     _build_web_orders(ctx)
 
 

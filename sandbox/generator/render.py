@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -144,6 +145,11 @@ def render_inventory_levels(ctx: ConnCtx) -> list[dict[str, Any]]:
 
 
 def render_shopify_orders(ctx: ConnCtx) -> list[dict[str, Any]]:
+    return list(iter_shopify_orders(ctx))
+
+
+def iter_shopify_orders(ctx: ConnCtx) -> Iterator[dict[str, Any]]:
+    """Shopify orders one at a time, in export order (numbers and ids are taken as they render)."""
     orders: list[ShopifyOrder] = [o.shopify for o in ctx.orders if o.shopify] + ctx.shopify_orders
     orders.sort(key=lambda so: (so.created, so.source, so.tiktok_id or "", so.lines[0][0].num))
     prefix = ctx.id.upper()
@@ -151,7 +157,6 @@ def render_shopify_orders(ctx: ConnCtx) -> list[dict[str, Any]]:
     for o in ctx.orders:
         if o.shopify:
             refunds_of[id(o.shopify)] = [rf for r in o.refunds for rf in r.shopify] + o.shopify.refunds
-    out = []
     for i, so in enumerate(orders):
         so.num = ctx.ids.take("order")
         so.name_num = 1001 + i
@@ -160,8 +165,7 @@ def render_shopify_orders(ctx: ConnCtx) -> list[dict[str, Any]]:
                 if row["key"].get("shopify_order_id") == f"__orphan__:{so.tiktok_id}":
                     row["key"]["shopify_order_id"] = f"gid://shopify/Order/{so.num}"
         refunds = sorted(refunds_of.get(id(so), so.refunds), key=lambda r: (r["created"], r["num"]))
-        out.append(_render_shopify_order(ctx, so, refunds, f"#{prefix}{so.name_num}"))
-    return out
+        yield _render_shopify_order(ctx, so, refunds, f"#{prefix}{so.name_num}")
 
 
 def _render_shopify_order(ctx: ConnCtx, so: ShopifyOrder, refunds: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -430,7 +434,12 @@ def _ts(t: datetime | None) -> int | None:
 
 
 def render_tiktok_orders(ctx: ConnCtx) -> list[dict[str, Any]]:
-    return [_tt_order(ctx, o) for o in ctx.orders]
+    return list(iter_tiktok_orders(ctx))
+
+
+def iter_tiktok_orders(ctx: ConnCtx) -> Iterator[dict[str, Any]]:
+    for o in ctx.orders:
+        yield _tt_order(ctx, o)
 
 
 def _tt_order(ctx: ConnCtx, o: TikTokOrder) -> dict[str, Any]:
@@ -635,6 +644,11 @@ def _render_return(ctx: ConnCtx, o: TikTokOrder, r: Refund, items: list[dict[str
 
 def render_finance(ctx: ConnCtx) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     statements = [render_statement(s) for s in ctx.statements]
-    transactions = [render_transaction(t, ctx.currency) for t in ctx.transactions]
+    transactions = list(iter_transactions(ctx))
     payments = [render_payment(p, ctx.currency) for p in ctx.payments]
     return statements, transactions, payments
+
+
+def iter_transactions(ctx: ConnCtx) -> Iterator[dict[str, Any]]:
+    for t in ctx.transactions:
+        yield render_transaction(t, ctx.currency)

@@ -7,7 +7,7 @@ records at the end, so drift injection edits the model, never JSON.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -78,7 +78,7 @@ class IdSeq:
         return value
 
 
-@dataclass
+@dataclass(slots=True)
 class Variant:
     num: int
     product: Product
@@ -107,7 +107,7 @@ class Variant:
         return f"gid://shopify/InventoryItem/{self.item_num}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Product:
     num: int
     title: str
@@ -127,7 +127,7 @@ class Product:
         return f"gid://shopify/Product/{self.num}"
 
 
-@dataclass
+@dataclass(slots=True)
 class TikTokOnlySku:
     """A TikTok SKU whose seller_sku matches no Shopify variant (a bundle listed only on TikTok)."""
 
@@ -140,7 +140,7 @@ class TikTokOnlySku:
     created: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
     """One TikTok line item: TikTok lists one line per unit."""
 
@@ -155,7 +155,7 @@ class Unit:
         return self.original_price - self.seller_discount - self.platform_discount
 
 
-@dataclass
+@dataclass(slots=True)
 class Shipment:
     units: list[int]  # indexes into order.units
     provider: tuple[str, str, str, str]
@@ -168,7 +168,7 @@ class Shipment:
     tiktok_tracking: str | None = None  # what TikTok shows if it differs (tracking_mismatch)
 
 
-@dataclass
+@dataclass(slots=True)
 class Refund:
     """A TikTok return or cancellation that carries a refund, plus its Shopify mirror(s)."""
 
@@ -192,7 +192,7 @@ class Refund:
         return self.refund_subtotal + self.refund_shipping
 
 
-@dataclass
+@dataclass(slots=True)
 class TikTokOrder:
     id: str
     created: datetime
@@ -246,7 +246,7 @@ class TikTokOrder:
         return max(t for t in times if t is not None)
 
 
-@dataclass
+@dataclass(slots=True)
 class ShopifyOrder:
     num: int
     created: datetime
@@ -312,6 +312,8 @@ class ConnCtx:
         self.transactions: list[dict[str, Any]] = []
         self.payments: list[dict[str, Any]] = []
         self.truth: list[dict[str, Any]] = []
+        #: called as progress(orders built, orders planned) while the orders are simulated
+        self.progress: Callable[[int, int], None] | None = None
 
     def rng(self, purpose: str) -> random.Random:
         return rng_for(self.params.seed, self.id, purpose)

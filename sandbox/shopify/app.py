@@ -36,7 +36,7 @@ from graphql.execution.values import get_variable_values
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from sandbox.context import SandboxContext
@@ -213,10 +213,10 @@ def build_shopify_app(ctx: SandboxContext) -> Starlette:
 
     async def bulk_file(request: Request) -> Response:
         shop = request.path_params["shop"]
-        body = emulator.bulk.download(shop, request.path_params["filename"])
-        if body is None:
+        path = emulator.bulk.download(shop, request.path_params["filename"])
+        if path is None:
             return _json({"errors": "Not Found"}, 404)
-        return Response(body, media_type="application/jsonl")
+        return FileResponse(path, media_type="application/jsonl")
 
     async def not_found(_: Request) -> Response:
         return _json({"errors": "Not Found"}, 404)

@@ -17,9 +17,13 @@ like Shopify's signed storage URLs.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 MAX_CONNECTIONS = 5
 MAX_DEPTH = 2
+#: top-level rows resolved per pass of a bulk query
+BULK_CHUNK = 500
 
 
 class BulkQueryError(ValueError):
@@ -69,7 +75,10 @@ class BulkOp:
     polls: int = 0
     error_code: str | None = None
     completed_at: str | None = None
-    lines: list[str] | None = None
+    #: the JSONL result, written chunk by chunk (a million orders do not fit in memory as lines)
+    path: Path | None = None
+    line_count: int = 0
+    partial_path: Path | None = None
     root_count: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     url: str | None = None
@@ -219,10 +228,22 @@ def flatten(
     data: Record,
 ) -> tuple[list[str], int]:
     """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``."""
+    lines: list[str] = []
+    roots = flatten_into(schema, operation, fragments, data, lines.append)
+    return lines, roots
+
+
+def flatten_into(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    data: Record,
+    write: Callable[[str], Any],
+) -> int:
+    """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``."""
     sel = _Selections(schema, fragments)
     root = schema.query_type
     assert root is not None
-    lines: list[str] = []
     roots = 0
 
     def strip(
@@ -253,7 +274,7 @@ def flatten(
         line = strip(node, sel_sets, typ, node.get("id"), kids)
         if parent is not None:
             line["__parentId"] = parent
-        lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+        write(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
         for child, child_sets, child_type, owner in kids:
             emit(child, child_sets, child_type, owner)
 
@@ -264,7 +285,7 @@ def flatten(
             if node is not None:
                 roots += 1
                 emit(node, node_sets, node_type, None)
-    return lines, roots
+    return roots
 
 
 class BulkManager:
@@ -278,6 +299,8 @@ class BulkManager:
         self._jobs: dict[str, Record] = {}
         self._next_job = 1
         self._lock = threading.Lock()
+        self._spool = tempfile.TemporaryDirectory(prefix="sandbox-bulk-")
+        self.spool_dir = self._spool.name
 
     # ----------------------------------------------------------------- jobs
 
@@ -353,21 +376,36 @@ class BulkManager:
     ) -> None:
         from sandbox.shopify.resolvers import RequestContext
 
+        fd, name = tempfile.mkstemp(prefix="sandbox-bulk-", suffix=".jsonl", dir=self.spool_dir)
+        op.path = Path(name)
         try:
-            with rctx.sandbox.state.lock:
+            with rctx.sandbox.state.lock, os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
                 rctx.store.refresh()
-                bulk_ctx = RequestContext(
-                    sandbox=rctx.sandbox,
-                    conn=rctx.conn,
-                    store=rctx.store,
-                    bulk_manager=self,
-                    base_url=rctx.base_url,
-                    bulk=True,
-                )
-                result = execute_sync(self.schema, document, context_value=bulk_ctx)
-                op.lines, op.root_count = flatten(self.schema, operation, fragments, result.data or {})
+
+                def write(line: str) -> None:
+                    out.write(line)
+                    out.write("\n")
+                    op.line_count += 1
+
+                start = 0
+                while True:  # the top-level connection a window at a time: bounded memory at any size
+                    bulk_ctx = RequestContext(
+                        sandbox=rctx.sandbox,
+                        conn=rctx.conn,
+                        store=rctx.store,
+                        bulk_manager=self,
+                        base_url=rctx.base_url,
+                        bulk=True,
+                        bulk_window=(start, start + BULK_CHUNK),
+                    )
+                    result = execute_sync(self.schema, document, context_value=bulk_ctx)
+                    op.root_count += flatten_into(self.schema, operation, fragments, result.data or {}, write)
+                    start += BULK_CHUNK
+                    if start >= bulk_ctx.bulk_total:
+                        break
         except Exception:  # a crashed bulk query is reported as FAILED, as Shopify does
-            op.lines, op.root_count, op.fail = [], 0, True
+            op.path.write_bytes(b"")
+            op.line_count, op.root_count, op.fail = 0, 0, True
         finally:
             op.done.set()
 
@@ -378,22 +416,24 @@ class BulkManager:
         if op.polls <= int(rctx.sandbox.config.bulk.polls_until_complete) or not op.done.is_set():
             op.status = "RUNNING"
             return
-        lines = op.lines or []
         op.completed_at = iso(rctx.sandbox.state.clock.now())
         base = f"{op.base_url}/_bulk/{num(op.id)}"
         if op.fail:
-            kept = lines[: len(lines) // 2]
-            op.lines = kept
+            kept = op.line_count // 2
+            if kept and op.path is not None:
+                op.partial_path = op.path.with_suffix(".partial.jsonl")
+                with op.path.open("rb") as src, op.partial_path.open("wb") as dst:
+                    for _, line in zip(range(kept), src, strict=False):
+                        dst.write(line)
             op.status = "FAILED"
             op.error_code = "INTERNAL_SERVER_ERROR"
-            op.object_count = len(kept)
+            op.object_count = kept
             op.partial_url = f"{base}.partial.jsonl" if kept else None
             return
         op.status = "COMPLETED"
-        op.object_count = len(lines)
-        body = self._body(op)
-        op.file_size = len(body)
-        op.url = f"{base}.jsonl" if lines else None
+        op.object_count = op.line_count
+        op.file_size = op.path.stat().st_size if op.path is not None else 0
+        op.url = f"{base}.jsonl" if op.line_count else None
 
     def poll(self, rctx: RequestContext, ident: str) -> Record | None:
         op = self._ops.get(ident)
@@ -426,11 +466,7 @@ class BulkManager:
         op.completed_at = iso(rctx.sandbox.state.clock.now())
         return {"bulkOperation": op.view(), "userErrors": []}
 
-    @staticmethod
-    def _body(op: BulkOp) -> bytes:
-        return "".join(line + "\n" for line in op.lines or []).encode()
-
-    def download(self, shop: str, filename: str) -> bytes | None:
+    def download(self, shop: str, filename: str) -> Path | None:
         """The body behind ``url`` / ``partialDataUrl`` (``{n}.jsonl`` / ``{n}.partial.jsonl``)."""
         partial = filename.endswith(".partial.jsonl")
         stem = filename.removesuffix(".partial.jsonl").removesuffix(".jsonl")
@@ -438,9 +474,9 @@ class BulkManager:
         if op is None or op.shop != shop:
             return None
         if partial and op.status == "FAILED" and op.partial_url:
-            return self._body(op)
+            return op.partial_path
         if not partial and op.status == "COMPLETED" and op.url:
-            return self._body(op)
+            return op.path
         return None
 
 

@@ -57,6 +57,10 @@ class RequestContext:
     base_url: str
     bulk: bool = False
     search: list[Record] = field(default_factory=list)
+    #: bulk runs resolve the top-level connection a window of rows at a time (bounded memory)
+    bulk_window: tuple[int, int] | None = None
+    #: rows of the largest top-level connection seen in this bulk pass
+    bulk_total: int = 0
 
     @property
     def currency(self) -> str:
@@ -195,6 +199,13 @@ def _page_top(entity: str, sort_default: str = "ID") -> Callable[..., Any]:
         rows, keys, warnings = ctx.store.view(entity, sort_key, query)
         if warnings:
             ctx.search.append({"path": list(info.path.as_list()), "query": query, "warnings": warnings})
+        if ctx.bulk and ctx.bulk_window is not None:
+            n = len(rows)
+            ctx.bulk_total = max(ctx.bulk_total, n)
+            lo, hi = ctx.bulk_window
+            if args.get("reverse"):  # windows walk the logical (reversed) order
+                lo, hi = max(0, n - hi), max(0, n - lo)
+            rows, keys = rows[lo:hi], keys[lo:hi]
         return paginate(rows, args, keys=keys, bulk=ctx.bulk)
 
     return resolve

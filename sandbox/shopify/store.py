@@ -19,12 +19,13 @@ import binascii
 import json
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from graphql import GraphQLError
 
+from sandbox.recordstore import DiskRecords, is_disk
 from sandbox.shopify.search import Field, SearchError, compile_query, gid_number
 from sandbox.state import ConnectionState
 
@@ -254,7 +255,9 @@ class ShopStore:
                 for loc in self.conn.manifest["shopify"].get("locations", [])
             ]
         self.locations: list[Record] = locations
-        self.order_by_id = {o["id"]: o for o in self.orders}
+        self.order_by_id: Mapping[str, Record] = (
+            self.orders.id_map() if is_disk(self.orders) else {o["id"]: o for o in self.orders}  # type: ignore[attr-defined]
+        )
         self.product_by_id = {p["id"]: p for p in self.products}
         self.location_by_id = {loc["id"]: loc for loc in self.locations}
         self.variants: list[Record] = []
@@ -292,6 +295,8 @@ class ShopStore:
     @property
     def children(self) -> dict[str, dict[str, Any]]:
         """Nested order objects by id (line items, fulfillment orders, ...): built on first use."""
+        if self._children is None and is_disk(self.orders):
+            self._children = _DiskChildren(self.orders)  # type: ignore[arg-type,assignment]
         if self._children is None:
             ch: dict[str, dict[str, Any]] = {
                 "LineItem": {},
@@ -323,7 +328,9 @@ class ShopStore:
 
     def reindex_order(self, order: Record) -> None:
         """Register nested objects a mutation added to ``order``."""
-        if self._children is not None:
+        if isinstance(self._children, _DiskChildren):
+            self._children.register(order)
+        elif self._children is not None:
             self._index_order_children(order, self._children)
 
     def invalidate(self, entity: str) -> None:
@@ -438,10 +445,17 @@ class ShopStore:
         spec = self._entity(entity)
         base_key = (entity, sort_key, "")
         base = self._views.get(base_key)
+        records = spec["records"]()
+        disk = is_disk(records)
+        slims = records.slim_rows() if disk else None
         if base is None:
             value_of = spec["sort"].get(sort_key or "ID", spec["sort"]["ID"])
-            decorated = sorted(((value_of(r), num(r["id"])), r) for r in spec["records"]())
-            base = ([r for _, r in decorated], [k for k, _ in decorated], [])
+            if disk:  # sort the slim rows (every sort and search field is in them); decode per page
+                order = sorted(((value_of(r), num(r["id"])), pos) for pos, r in enumerate(slims))
+                base = (records.at([pos for _, pos in order]), [k for k, _ in order], [])
+            else:
+                decorated = sorted(((value_of(r), num(r["id"])), r) for r in records)
+                base = ([r for _, r in decorated], [k for k, _ in decorated], [])
             self._remember(base_key, base)
         if not query:
             return base
@@ -451,6 +465,13 @@ class ShopStore:
             raise GraphQLError(f"Invalid search query: {exc}") from exc
         if pred is None:
             result = (base[0], base[1], warnings)
+        elif disk:
+            kept, keys = [], []
+            for pos, key in zip(base[0].positions, base[1], strict=True):
+                if pred(slims[pos]):
+                    kept.append(pos)
+                    keys.append(key)
+            result = (records.at(kept), keys, warnings)
         else:
             rows, keys = [], []
             for rec, key in zip(base[0], base[1], strict=True):
@@ -636,3 +657,81 @@ class ShopStore:
 
     def product_inventory(self, product: Record) -> int:
         return sum(self.variant_inventory(v) for v in (product.get("variants") or {}).get("nodes", []))
+
+
+class _ChildIndex(Mapping):
+    """``children[type_name]`` over a disk store: id -> the same tuples as the in-memory index."""
+
+    def __init__(self, owner: _DiskChildren, type_name: str) -> None:
+        self.owner = owner
+        self.type_name = type_name
+
+    def get(self, ident: Any, default: Any = None) -> Any:  # noqa: D102 - Mapping.get
+        hit = self.owner.lookup(self.type_name, ident)
+        return default if hit is None else hit
+
+    def __getitem__(self, ident: Any) -> Any:
+        hit = self.owner.lookup(self.type_name, ident)
+        if hit is None:
+            raise KeyError(ident)
+        return hit
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.owner.positions(self.type_name))
+
+    def __len__(self) -> int:
+        return len(self.owner.positions(self.type_name))
+
+
+class _DiskChildren(Mapping):
+    """Nested order objects for a disk store: child id -> order position, the order decoded on lookup.
+
+    Built on first use with one pass over the orders (the in-memory index holds the objects;
+    at a million orders only positions fit).
+    """
+
+    TYPES = ("LineItem", "FulfillmentOrder", "FulfillmentOrderLineItem", "Fulfillment", "Refund", "OrderTransaction")
+
+    def __init__(self, orders: DiskRecords) -> None:
+        self.orders = orders
+        self._pos: dict[str, dict[str, int]] | None = None
+
+    def positions(self, type_name: str) -> dict[str, int]:
+        if self._pos is None:
+            pos: dict[str, dict[str, int]] = {t: {} for t in self.TYPES}
+            for i, order in enumerate(self.orders):
+                self._register(order, i, pos)
+            self._pos = pos
+        return self._pos[type_name]
+
+    def _register(self, order: Record, i: int, pos: dict[str, dict[str, int]]) -> None:
+        ch: dict[str, dict[str, Any]] = {t: {} for t in self.TYPES}
+        ShopStore._index_order_children(None, order, ch)  # type: ignore[arg-type]
+        for type_name, found in ch.items():
+            for ident in found:
+                pos[type_name][ident] = i
+
+    def register(self, order: Record) -> None:
+        if self._pos is not None:
+            i = self.orders.position(order["id"])
+            if i is not None:
+                self._register(order, i, self._pos)
+
+    def lookup(self, type_name: str, ident: Any) -> Any:
+        i = self.positions(type_name).get(ident)
+        if i is None:
+            return None
+        ch: dict[str, dict[str, Any]] = {t: {} for t in self.TYPES}
+        ShopStore._index_order_children(None, self.orders.get(i), ch)  # type: ignore[arg-type]
+        return ch[type_name].get(ident)
+
+    def __getitem__(self, type_name: str) -> _ChildIndex:
+        if type_name not in self.TYPES:
+            raise KeyError(type_name)
+        return _ChildIndex(self, type_name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.TYPES)
+
+    def __len__(self) -> int:
+        return len(self.TYPES)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from sandbox.recordstore import is_disk
 from sandbox.state import TIKTOK_ENTITIES, ConnectionState
 from sandbox.tiktok_shop.paging import View
 
@@ -107,8 +108,11 @@ class ShopIndex:
             self._lookup[name] = build()
         return self._lookup[name]
 
-    def by_id(self, entity: str, id_field: str = "id") -> dict[str, Record]:
-        return self._lookup_memo(f"by_id:{entity}", lambda: {str(r[id_field]): r for r in self.records(entity)})
+    def by_id(self, entity: str, id_field: str = "id") -> Mapping[str, Record]:
+        records = self.records(entity)
+        if is_disk(records):
+            return records.id_map()  # type: ignore[attr-defined]
+        return self._lookup_memo(f"by_id:{entity}", lambda: {str(r[id_field]): r for r in records})
 
     def sku_index(self) -> dict[str, tuple[Record, Record]]:
         """sku_id -> (product, sku)."""
@@ -127,7 +131,14 @@ class ShopIndex:
 
         def build() -> dict[str, dict[str, int]]:
             out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-            for order in self.records("orders"):
+            orders = self.records("orders")
+            if is_disk(orders):  # the slim rows carry each order's committed SKUs
+                for slim in orders.slim_rows():  # type: ignore[attr-defined]
+                    warehouse = str(slim.get("warehouse_id") or "")
+                    for sku in slim["_committed"]:
+                        out[sku][warehouse] += 1
+                return {sku: dict(per_wh) for sku, per_wh in out.items()}
+            for order in orders:
                 warehouse = str(order.get("warehouse_id") or "")
                 for line in committed_lines(order):
                     out[str(line.get("sku_id"))][warehouse] += 1
@@ -143,8 +154,14 @@ class ShopIndex:
 
     def transactions_by_statement(self) -> dict[str, list[Record]]:
         def build() -> dict[str, list[Record]]:
+            txns = self.records("statement_transactions")
+            if is_disk(txns):
+                positions: dict[str, list[int]] = defaultdict(list)
+                for pos, slim in enumerate(txns.slim_rows()):  # type: ignore[attr-defined]
+                    positions[str(slim.get("statement_id"))].append(pos)
+                return {sid: txns.at(ps) for sid, ps in positions.items()}  # type: ignore[attr-defined,misc]
             out: dict[str, list[Record]] = defaultdict(list)
-            for txn in self.records("statement_transactions"):
+            for txn in txns:
                 out[str(txn.get("statement_id"))].append(txn)
             return dict(out)
 

@@ -18,10 +18,11 @@ import binascii
 import hashlib
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.recordstore import LazyRecords, is_disk
 from sandbox.tiktok_shop.errors import invalid_param
 
 Record = dict[str, Any]
@@ -38,7 +39,7 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
 @dataclass
 class View:
     keys: list[Key]
-    records: list[Record]
+    records: Sequence[Record]
 
     def __len__(self) -> int:
         return len(self.records)
@@ -50,6 +51,22 @@ def build_view(
     sort_field: str,
     id_field: str = "id",
 ) -> View:
+    if is_disk(records):
+        # filter and sort the slim rows (they hold every field a predicate reads); decode per page
+        store: Any = records
+        slims = store.slim_rows()
+        found = [((_int(r.get(sort_field)), str(r.get(id_field))), pos) for pos, r in enumerate(slims) if predicate(r)]
+        found.sort(key=lambda p: p[0])
+        return View(keys=[p[0] for p in found], records=store.at([p[1] for p in found]))
+    if isinstance(records, LazyRecords):
+        slims = records.store.slim_rows()
+        found = [
+            ((_int(slims[pos].get(sort_field)), str(slims[pos].get(id_field))), pos)
+            for pos in records.positions
+            if predicate(slims[pos])
+        ]
+        found.sort(key=lambda p: p[0])
+        return View(keys=[p[0] for p in found], records=records.store.at([p[1] for p in found]))
     pairs = [((_int(r.get(sort_field)), str(r.get(id_field))), r) for r in records if predicate(r)]
     pairs.sort(key=lambda p: p[0])
     return View(keys=[p[0] for p in pairs], records=[p[1] for p in pairs])

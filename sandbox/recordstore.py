@@ -1,0 +1,342 @@
+"""A compact record store for big entities: records stay JSON lines on disk, memory holds indexes.
+
+A 1M-order merchant does not fit in memory as Python dicts (tens of KB per order with its
+nested children), so the sandbox can keep the big entities (orders on both platforms, TikTok
+statement transactions) as ``DiskRecords``: the scenario file itself is the record body, read
+with ``pread`` when a page needs a record; memory holds each record's offset, a small *slim* row
+(only the fields the emulators filter and sort on) and an id -> position map.
+
+``DiskRecords`` is a ``Sequence`` of full records, so code written for lists keeps working;
+the emulators' hot paths (views, id lookups, committed stock) use the slim rows instead of
+decoding everything.  Decoded records go through a bounded LRU cache: a record handed out is the
+same dict until it falls out of the cache, so in-place edits by the emulators (their write
+model) persist; when a changed record is evicted its new version is appended to an overlay file
+and its offset repointed.  Slim rows are refreshed from cached records before any view is built,
+so a write is visible to the next query exactly as with in-memory lists.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import orjson
+
+Record = dict[str, Any]
+
+#: decoded records kept (and so editable in place) at once per entity
+DEFAULT_CACHE = 50_000
+
+
+class DiskRecords(Sequence):
+    """Records of one entity: JSON lines in ``path`` (plus an overlay of rewritten records)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        slim: Callable[[Record], Any],
+        prepare: Callable[[int, Record], None] | None = None,
+        id_field: str = "id",
+        cache_size: int | None = None,
+        overlay_dir: Path | None = None,
+    ) -> None:
+        """Index ``path``; ``prepare(lineno, record)`` validates and fills defaults on every decode."""
+        self.path = Path(path)
+        self._slim_of = slim
+        self._prepare = prepare
+        self.id_field = id_field
+        self._cache_size = cache_size or int(os.environ.get("SANDBOX_STORE_CACHE") or DEFAULT_CACHE)
+        self._offsets = array("q")
+        self._lengths = array("l")
+        self._lines = array("l")  # line number in the scenario file (0 for overlay versions)
+        self._slims: list[Any] = []
+        self._ids: dict[str, int] = {}
+        self._cache: OrderedDict[int, tuple[Record, int]] = OrderedDict()
+        self._lock = threading.RLock()
+        self._base_fd = os.open(self.path, os.O_RDONLY)
+        self._overlay_dir = overlay_dir
+        self._overlay_fd: int | None = None
+        self._overlay_size = 0
+        self._scan()
+
+    # ----------------------------------------------------------------- loading
+
+    def _scan(self) -> None:
+        offset = 0
+        with self.path.open("rb") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                size = len(line)
+                if line.strip():
+                    rec = self._decode_line(line, lineno)
+                    self._add(rec, offset, len(line.rstrip(b"\r\n")), lineno)
+                offset += size
+
+    def _decode_line(self, line: bytes, lineno: int) -> Record:
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            from sandbox.state import ScenarioError
+
+            raise ScenarioError(f"{self.path}:{lineno}: invalid JSON ({exc})") from exc
+        if not isinstance(rec, dict):
+            from sandbox.state import ScenarioError
+
+            raise ScenarioError(f"{self.path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
+        if self._prepare is not None:
+            self._prepare(lineno, rec)
+        return rec
+
+    def _add(self, rec: Record, offset: int, length: int, lineno: int) -> None:
+        pos = len(self._offsets)
+        self._offsets.append(offset)
+        self._lengths.append(length)
+        self._lines.append(lineno)
+        self._slims.append(self._slim_of(rec))
+        self._ids[str(rec[self.id_field])] = pos
+
+    # ----------------------------------------------------------------- raw access
+
+    def _raw(self, pos: int) -> bytes:
+        off, length = self._offsets[pos], self._lengths[pos]
+        if off < 0:
+            return os.pread(self._overlay_fd, length, -off - 1)  # type: ignore[arg-type]
+        return os.pread(self._base_fd, length, off)
+
+    def _decode(self, pos: int) -> Record:
+        rec = orjson.loads(self._raw(pos))
+        if self._prepare is not None:
+            self._prepare(self._lines[pos], rec)
+        return rec
+
+    @staticmethod
+    def _fingerprint(rec: Record) -> int:
+        return hash(orjson.dumps(rec, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
+
+    def _write_overlay(self, pos: int, rec: Record) -> None:
+        if self._overlay_fd is None:
+            directory = self._overlay_dir or Path(tempfile.gettempdir())
+            fd, name = tempfile.mkstemp(prefix=f"sandbox-{self.path.stem}-", suffix=".jsonl", dir=directory)
+            os.unlink(name)  # lives as long as the descriptor: nothing to clean up
+            self._overlay_fd = fd
+        body = orjson.dumps(rec, option=orjson.OPT_NON_STR_KEYS)
+        os.pwrite(self._overlay_fd, body, self._overlay_size)
+        self._offsets[pos] = -self._overlay_size - 1
+        self._lengths[pos] = len(body)
+        self._overlay_size += len(body)
+
+    def _evict(self) -> None:
+        while len(self._cache) > self._cache_size:
+            pos, (rec, fp) = self._cache.popitem(last=False)
+            if self._fingerprint(rec) != fp:
+                self._write_overlay(pos, rec)
+                self._slims[pos] = self._slim_of(rec)
+
+    # ----------------------------------------------------------------- Sequence
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self.get(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.get(index)
+
+    def get(self, pos: int) -> Record:
+        """The record at ``pos``; the same dict on every call while it stays cached."""
+        with self._lock:
+            hit = self._cache.get(pos)
+            if hit is not None:
+                self._cache.move_to_end(pos)
+                return hit[0]
+            rec = self._decode(pos)
+            self._cache[pos] = (rec, self._fingerprint(rec))
+            self._evict()
+            return rec
+
+    def __iter__(self) -> Iterator[Record]:
+        """Every record in order: cached ones as they are, others decoded without caching (read-only)."""
+        for pos in range(len(self)):
+            with self._lock:
+                hit = self._cache.get(pos)
+            yield hit[0] if hit is not None else self._decode(pos)
+
+    def append(self, rec: Record) -> None:
+        with self._lock:
+            pos = len(self._offsets)
+            self._offsets.append(0)
+            self._lengths.append(0)
+            self._lines.append(0)
+            self._slims.append(None)
+            self._write_overlay(pos, rec)
+            self._slims[pos] = self._slim_of(rec)
+            self._ids[str(rec[self.id_field])] = pos
+            self._cache[pos] = (rec, self._fingerprint(rec))
+            self._evict()
+
+    # ----------------------------------------------------------------- indexes
+
+    def slim_rows(self) -> list[Any]:
+        """The slim row of every record, by position, refreshed from the records cached (maybe edited)."""
+        with self._lock:
+            for pos, (rec, _) in self._cache.items():
+                self._slims[pos] = self._slim_of(rec)
+            return self._slims
+
+    def position(self, ident: str) -> int | None:
+        return self._ids.get(str(ident))
+
+    def id_map(self) -> IdMap:
+        return IdMap(self)
+
+    def at(self, positions: Sequence[int]) -> LazyRecords:
+        return LazyRecords(self, positions)
+
+    def close(self) -> None:
+        os.close(self._base_fd)
+        if self._overlay_fd is not None:
+            os.close(self._overlay_fd)
+
+
+class LazyRecords(Sequence):
+    """A view's records: positions into a ``DiskRecords``, decoded when indexed."""
+
+    __slots__ = ("store", "positions")
+
+    def __init__(self, store: DiskRecords, positions: Sequence[int]) -> None:
+        self.store = store
+        self.positions = positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self.store.get(p) for p in self.positions[index]]
+        return self.store.get(self.positions[index])
+
+    def __iter__(self) -> Iterator[Record]:
+        for p in self.positions:
+            yield self.store.get(p)
+
+
+class IdMap(Mapping):
+    """``{id: record}`` over a ``DiskRecords`` without materialising it."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: DiskRecords) -> None:
+        self.store = store
+
+    def __getitem__(self, key: str) -> Record:
+        pos = self.store.position(key)
+        if pos is None:
+            raise KeyError(key)
+        return self.store.get(pos)
+
+    def __contains__(self, key: object) -> bool:
+        return self.store.position(str(key)) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.store._ids)
+
+    def __len__(self) -> int:
+        return len(self.store._ids)
+
+
+def is_disk(records: Any) -> bool:
+    return isinstance(records, DiskRecords)
+
+
+# --------------------------------------------------------------------------- slim rows per entity
+
+
+def _intern(value: Any) -> Any:
+    return __import__("sys").intern(value) if isinstance(value, str) else value
+
+
+def tiktok_order_slim(order: Record) -> Record:
+    """The fields ``orders/search`` filters and sorts on, plus the SKUs whose stock the order commits."""
+    from sandbox.tiktok_shop.index import committed_lines
+
+    return {
+        "id": order.get("id"),
+        "status": _intern(order.get("status")),
+        "shipping_type": _intern(order.get("shipping_type")),
+        "user_id": order.get("user_id"),
+        "warehouse_id": _intern(order.get("warehouse_id")),
+        "is_buyer_request_cancel": order.get("is_buyer_request_cancel"),
+        "create_time": order.get("create_time"),
+        "update_time": order.get("update_time"),
+        "_committed": tuple(_intern(str(li.get("sku_id"))) for li in committed_lines(order)),
+    }
+
+
+def tiktok_transaction_slim(txn: Record) -> Record:
+    return {
+        "id": txn.get("id"),
+        "statement_id": _intern(txn.get("statement_id")),
+        "order_create_time": txn.get("order_create_time"),
+    }
+
+
+def linked_tiktok_id(order: Record) -> str | None:
+    """The TikTok order a Shopify order mirrors: sourceIdentifier, else the attribute, else the tag."""
+    if order.get("sourceIdentifier"):
+        return str(order["sourceIdentifier"])
+    for attr in order.get("customAttributes") or []:
+        if attr.get("key") == "tiktok_order_id" and attr.get("value"):
+            return str(attr["value"])
+    for tag in order.get("tags") or []:
+        if isinstance(tag, str) and tag.startswith("tiktok_order:"):
+            return tag.removeprefix("tiktok_order:")
+    return None
+
+
+def shopify_order_slim(order: Record) -> Record:
+    """Every field the Shopify order search and sort keys read, in the record's own nesting."""
+    amount = ((order.get("totalPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    skus = [{"sku": li.get("sku")} for li in (order.get("lineItems") or {}).get("nodes", [])]
+    return {
+        "id": order.get("id"),
+        "updatedAt": order.get("updatedAt"),
+        "createdAt": order.get("createdAt"),
+        "processedAt": order.get("processedAt"),
+        "cancelledAt": order.get("cancelledAt"),
+        "closedAt": order.get("closedAt"),
+        "name": order.get("name"),
+        "email": order.get("email"),
+        "sourceIdentifier": order.get("sourceIdentifier"),
+        "tags": order.get("tags"),
+        "sourceName": _intern(order.get("sourceName")),
+        "displayFinancialStatus": _intern(order.get("displayFinancialStatus")),
+        "displayFulfillmentStatus": _intern(order.get("displayFulfillmentStatus")),
+        "test": order.get("test"),
+        "totalPriceSet": {"shopMoney": {"amount": amount}},
+        "lineItems": {"nodes": skus},
+        "_tiktok_id": linked_tiktok_id(order),
+    }
+
+
+#: (platform, entity) -> slim row builder, for the entities the disk store can hold
+SLIM = {
+    ("tiktok_shop", "orders"): tiktok_order_slim,
+    ("tiktok_shop", "statement_transactions"): tiktok_transaction_slim,
+    ("shopify", "orders"): shopify_order_slim,
+}
