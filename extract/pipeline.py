@@ -50,8 +50,11 @@ def destination(warehouse: Path, engine: WarehouseEngine | None = None) -> Any:
 
 
 def loader_file_format(engine: WarehouseEngine | None = None) -> str:
-    """Parquet into DuckDB; CSV (``COPY``) into PostgreSQL, which has no parquet loader."""
-    return "csv" if (engine or load_warehouse_engine()).is_postgres else "parquet"
+    """Parquet into DuckDB; INSERT statements into PostgreSQL, which has no parquet loader.
+
+    Not CSV: PostgreSQL's ``COPY … CSV`` reads an empty field as NULL, so an empty SKU ('') would
+    land as NULL and change what the marts classify (the equivalence test caught exactly that)."""
+    return "insert_values" if (engine or load_warehouse_engine()).is_postgres else "parquet"
 
 
 def make_pipeline(

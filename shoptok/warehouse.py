@@ -47,6 +47,13 @@ class PgConnection:
             self._cur.execute(sql)
         return self
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> PgConnection:
+        if self._cur is not None:
+            self._cur.close()
+        self._cur = self._con.cursor()
+        self._cur.executemany(_QMARK.sub("%s", sql.replace("%", "%%")), [list(r) for r in rows])
+        return self
+
     @property
     def description(self) -> Any:
         return self._cur.description

@@ -11,6 +11,12 @@ DuckDB takes one read-write process at a time, so every asset or op that writes 
 declares ``pool=DUCKDB_WRITER_POOL``; the instance limits that pool to 1 (``make ui`` writes that
 ``dagster.yaml``), and the default executor is in-process, so one run never writes in parallel.
 
+The warehouse engine (``SHOPTOK_WAREHOUSE_ENGINE``, ``shoptok.settings.WarehouseEngine``) switches
+the resources with dlt and dbt: on ``postgres`` the ``warehouse`` resource connects to the server
+(``SHOPTOK_PG_*``), the ``dbt`` resource uses the profile's ``postgres`` target, and the writer
+pool is dropped (``DUCKDB_WRITER_POOL`` is None): PostgreSQL takes many writers, so runs of
+different shops (and their repair runs) proceed side by side.
+
 Configuration comes from env vars through the settings module (``shoptok.settings``); a variable
 that is set is passed as ``dg.EnvVar`` so the UI shows where the value comes from.
 """
@@ -29,19 +35,31 @@ from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
 from shoptok.connections import Connection, connection_from_entry, connections_from_sandbox, load_connections_file
-from shoptok.settings import PROJECT_ROOT, environ, load_orchestration_settings, load_settings, parse_as_of
+from shoptok.settings import (
+    PROJECT_ROOT,
+    environ,
+    load_orchestration_settings,
+    load_settings,
+    load_warehouse_engine,
+    parse_as_of,
+)
 from shoptok.transform import dbt_executable
+from shoptok.warehouse import connect_read_only
 
-#: the concurrency pool of everything that opens the warehouse read-write (limit 1 on the instance)
-DUCKDB_WRITER_POOL = "duckdb_writer"
+_ENGINE = load_warehouse_engine()
+#: the concurrency pool of everything that opens the warehouse read-write (limit 1 on the instance);
+#: None on PostgreSQL, which serialises nothing between connections (many writers)
+DUCKDB_WRITER_POOL: str | None = None if _ENGINE.is_postgres else "duckdb_writer"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file every stage shares, and the folder of the dlt pipelines' local state."""
+    """The warehouse every stage shares (the DuckDB file, or the PostgreSQL database when ``engine`` is
+    ``postgres``: credentials from the settings module, never in the config), and the dlt state folder."""
 
     path: str
     pipelines_dir: str
+    engine: str = "duckdb"
 
     @property
     def warehouse_path(self) -> Path:
@@ -52,10 +70,12 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.pipelines_dir).expanduser().resolve()
 
     def exists(self) -> bool:
-        return self.warehouse_path.exists()
+        return self.engine == "postgres" or self.warehouse_path.exists()
 
     def connect_read_only(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection (it still blocks writers while open: close it quickly)."""
+        """A read-only connection (on DuckDB it still blocks writers while open: close it quickly)."""
+        if self.engine == "postgres":
+            return connect_read_only(self.warehouse_path, load_warehouse_engine())
         return duckdb.connect(str(self.warehouse_path), read_only=True)
 
 
@@ -153,6 +173,7 @@ def build_resources() -> dict[str, object]:
         "warehouse": WarehouseResource(
             path=_env_or("SHOPTOK_WAREHOUSE", str(settings.warehouse_path)),
             pipelines_dir=str(settings.pipelines_dir),
+            engine=_env_or("SHOPTOK_WAREHOUSE_ENGINE", settings.engine.engine),
         ),
         "connections": ConnectionsResource(
             connections_file=_env_or("SHOPTOK_CONNECTIONS_FILE", None),
@@ -164,6 +185,7 @@ def build_resources() -> dict[str, object]:
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=dbt_executable(),
+            target=settings.engine.dbt_target,
         ),
     }
 

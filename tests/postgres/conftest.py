@@ -36,19 +36,25 @@ class PgMerchant:
     as_of: object
     checks: dict
     plan: list
+    #: the dry run's report (the ledger and alerts it wrote are in the cluster's ``ops`` schema)
+    dry_run: object
+    #: the merchant's connections (their sandbox is stopped: only for dry runs, which call nothing)
+    connections: list
     #: wall time per stage, seconds
     timings: dict[str, float] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
 def pg_merchant(pg_cluster: PgCluster, tmp_path_factory) -> PgMerchant:
-    """The default merchant through extraction → dbt build → GX checks → repair plan, on PostgreSQL.
+    """The default merchant through extraction → dbt build → GX checks → repair plan (read, then a dry
+    run that records it in the ledger), on PostgreSQL.
 
     The engine variables are set only while this fixture runs, so DuckDB tests in the same session
     (``built_merchant``) keep the default engine.
     """
     from expectations.checks import run_all
     from extract.run import run_extract
+    from orchestration.defs.writeback.engine import apply_actions
     from orchestration.defs.writeback.plan import read_plan
     from sandbox.generator import GeneratorParams, generate
     from sandbox.server import SandboxServer
@@ -89,6 +95,15 @@ def pg_merchant(pg_cluster: PgCluster, tmp_path_factory) -> PgMerchant:
         started = time.monotonic()
         with connect_read_only(unused) as con:
             plan = read_plan(con)
+        dry_run = apply_actions(unused, conns, dry_run=True, actor="cli", as_of=state.as_of)
         timings["repair plan"] = time.monotonic() - started
     assert not unused.exists(), "the postgres engine must not create a DuckDB file"
-    return PgMerchant(cluster=pg_cluster, as_of=state.as_of, checks=checks, plan=plan, timings=timings)
+    return PgMerchant(
+        cluster=pg_cluster,
+        as_of=state.as_of,
+        checks=checks,
+        plan=plan,
+        dry_run=dry_run,
+        connections=conns,
+        timings=timings,
+    )

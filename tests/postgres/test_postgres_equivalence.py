@@ -148,3 +148,22 @@ def test_same_repair_plan(built_merchant, pg_merchant):
     assert sorted(map(key, duck_plan)) == sorted(map(key, pg_merchant.plan))
     # payloads are the API inputs the jobs send: the same bytes, valid JSON
     assert all(json.loads(a.payload_text) is not None for a in pg_merchant.plan)
+
+
+def test_same_dry_run_ledger(built_copy, pg_merchant):
+    """The repair stage on PostgreSQL: a dry run records the same planned actions and alerts."""
+    from orchestration.defs.writeback.engine import apply_actions
+
+    duck_report = apply_actions(built_copy, pg_merchant.connections, dry_run=True, actor="cli",
+                                as_of=pg_merchant.as_of)  # fmt: skip
+    assert duck_report.totals() == pg_merchant.dry_run.totals()
+    assert duck_report.totals()["planned"] > 0
+    sql = "select action_id, connection_id, action_type, status, dry_run, payload from ops.writeback_ledger"
+    alerts = "select action_id, connection_id, reason_drift_type, money_moving, message from ops.alerts"
+    pg = _pg(pg_merchant.cluster)
+    try:
+        with duckdb.connect(str(built_copy), read_only=True) as duck:
+            for q in (sql, alerts):
+                assert Counter(duck.execute(q).fetchall()) == Counter(pg.execute(q).fetchall())
+    finally:
+        pg.close()

@@ -15,6 +15,12 @@ Every tick (60 s) the sensor
    launches two runs with one run key from this sensor, so a plan is handed on once; a new drift
    (or an action the ledger closed) changes the set and the key. The cursor keeps the last digest.
 
+**One run per connection.** ``repair_job`` is partitioned by connection: when the plan carries
+``connection_id`` the sensor requests one run per shop with pending actions (partition = the
+connection, ``run_key = "repair:<connection>:" + sha256(that shop's pending action_ids)``), so a
+shop's failing repair never holds another's back. A job without partitions gets one run for the
+whole plan.
+
 ``dry_run`` is true unless the settings' auto-apply allow-list (``SHOPTOK_AUTO_APPLY``) is set: then
 the run is real and the allow-list goes to the job's ``allow`` field; a job without such a field
 gets a real run only when every pending executable action type is allow-listed. Where ``dry_run``
@@ -38,6 +44,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from orchestration.defs.resources import WarehouseResource
 from shoptok.settings import load_orchestration_settings
+from shoptok.warehouse import errors as warehouse_errors
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,30 @@ def read_pending(con: duckdb.DuckDBPyConnection) -> PendingPlan | None:
         params += list(LEDGER_TERMINAL)
     rows = con.execute(sql, params).fetchall()
     return PendingPlan(tuple(sorted(r[0] for r in rows)), frozenset(r[1] for r in rows))
+
+
+def pending_by_connection(con: duckdb.DuckDBPyConnection, plan: PendingPlan) -> dict[str, PendingPlan] | None:
+    """``plan`` split by the plan's ``connection_id``; None when the plan table has no such column."""
+    cols = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'repair_actions'"
+        ).fetchall()
+    }
+    if "connection_id" not in cols or not plan.action_ids:
+        return None
+    pending = set(plan.action_ids)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for action_id, action_type, cid in con.execute(
+        "select action_id, action_type, connection_id from marts.repair_actions"
+    ).fetchall():
+        if action_id in pending:
+            groups.setdefault(cid, []).append((action_id, action_type))
+    return {
+        cid: PendingPlan(tuple(sorted(a for a, _ in rows)), frozenset(t for _, t in rows))
+        for cid, rows in sorted(groups.items())
+    }
 
 
 def failed_blocking_checks(instance: dg.DagsterInstance, asset_graph: Any, targets: Iterable[dg.AssetKey]) -> list[str]:
@@ -161,17 +192,20 @@ def _job_asset_keys(job: Any) -> set[dg.AssetKey]:
 
 def evaluate_repair(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, auto_apply: frozenset[str]
-) -> dg.RunRequest | dg.SkipReason:
+) -> dg.RunRequest | list[dg.RunRequest] | dg.SkipReason:
     instance = context.instance
     busy = instance.get_run_records(filters=dg.RunsFilter(statuses=BUSY_STATUSES), limit=1)
     if busy:
         return dg.SkipReason(f"run {busy[0].dagster_run.run_id} is queued or in progress; the warehouse is busy")
     if not warehouse.exists():
         return dg.SkipReason(f"no warehouse at {warehouse.warehouse_path} yet")
+    by_connection = None
     try:
         with warehouse.connect_read_only() as con:
             plan = read_pending(con)
-    except duckdb.Error as exc:  # another process holds the file read-write
+            if plan is not None:
+                by_connection = pending_by_connection(con, plan)
+    except warehouse_errors() as exc:  # another process holds the DuckDB file read-write
         return dg.SkipReason(f"warehouse not readable now: {exc}")
     if plan is None:
         return dg.SkipReason("marts.repair_actions does not exist yet (no dbt build)")
@@ -188,6 +222,23 @@ def evaluate_repair(
     dry_run = decide_dry_run(plan, auto_apply, has_allow)
     run_config, _ = repair_run_config(job, dry_run=dry_run, allow=sorted(auto_apply) if not dry_run else [])
     context.update_cursor(plan.digest)
+    if by_connection and getattr(job, "partitions_def", None) is not None:
+        return [
+            dg.RunRequest(
+                run_key=f"repair:{cid}:{part.digest}",
+                run_config=run_config,
+                partition_key=cid,
+                tags={
+                    "shoptok/plan": part.digest,
+                    "shoptok/connection": cid,
+                    "shoptok/pending_actions": str(len(part.action_ids)),
+                    "shoptok/action_types": ",".join(sorted(part.action_types)),
+                    "shoptok/dry_run": json.dumps(dry_run),
+                    "shoptok/actor": "sensor",
+                },
+            )
+            for cid, part in by_connection.items()
+        ]
     return dg.RunRequest(
         run_key=plan.run_key,
         run_config=run_config,

@@ -43,6 +43,7 @@ from orchestration.defs.writeback.actions import (
 )
 from orchestration.defs.writeback.plan import EXECUTABLE, ORDER, PlannedAction, read_plan
 from shoptok.connections import Connection
+from shoptok.settings import load_warehouse_engine
 
 log = logging.getLogger("orchestration.writeback")
 
@@ -167,9 +168,9 @@ def apply_actions(
     report = ApplyReport(dry_run=dry_run, actor=actor, as_of=as_of, allowed=sorted(allowed))
     by_id = {c.id: c for c in connections}
 
-    if not Path(warehouse).exists():
+    if not load_warehouse_engine().is_postgres and not Path(warehouse).exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}: run the extraction and `dbt build` first")
-    with ledger.run_lock(warehouse):
+    with ledger.run_lock(warehouse, connection_ids=sorted(by_id)):
         _run(warehouse, by_id, report, allowed, dry_run, actor, as_of, crash_after_call, clock, clients)
     report.elapsed_s = time.monotonic() - started
     log.info("writeback (%s, dry_run=%s): %s", actor, dry_run, report.totals())

@@ -10,6 +10,15 @@ Run config::
           dry_run: true          # false to call the APIs
           allow: []              # action types; [] = every type that needs no approval; ["all"]
 
+**Partitioned by connection** (``connection_partitions``, the shop pairs of the ingest partitions):
+a run for partition ``us`` applies only the ``us`` actions of the plan, so one shop's repair
+never waits on, touches or fails because of another's; a run without a partition key (the
+sensor's default, a CLI-like "everything") covers every connection. The run carries the tag
+``shoptok/connection`` so an instance can cap concurrent runs per shop
+(``QueuedRunCoordinator`` ``tag_concurrency_limits``, docs/scaling.md). On DuckDB the op's
+``duckdb_writer`` pool (limit 1) still serialises the ledger writes of different shops; on
+PostgreSQL the pool is not needed and the runs go side by side (docs/orchestration.md).
+
 The run records who started it (``actor``: schedule, sensor, else ui; a ``shoptok/actor`` run tag
 overrides) and reports per action type how many actions were applied / skipped / failed, plus
 the alerts waiting for a person, as op metadata and run tags.
@@ -19,6 +28,7 @@ the alerts waiting for a person, as op metadata and run tags.
 # decoration time and cannot resolve them from strings
 import dagster as dg
 
+from orchestration.defs.ingest.partitions import connection_partitions
 from orchestration.defs.resources import DUCKDB_WRITER_POOL, ClockResource, ConnectionsResource, WarehouseResource
 from orchestration.defs.writeback.engine import (
     REPORT_STATUSES,
@@ -106,16 +116,24 @@ def apply_repair_plan(
     connections: ConnectionsResource,
     clock: ClockResource,
 ) -> None:
+    shops = connections.load()
+    if context.has_partition_key:
+        shops = [c for c in shops if c.id == context.partition_key]
+        if not shops:
+            raise dg.Failure(description=f"connection {context.partition_key!r} is not configured")
     report = apply_actions(
         warehouse.warehouse_path,
-        connections.load(),
+        shops,
         dry_run=config.dry_run,
         allow=set(config.allow) or None,
         actor=actor_of(dict(context.run.tags)),
         as_of=clock.now(),
     )
     totals = report.totals()
-    context.log.info(f"writeback {'dry run' if report.dry_run else 'run'}: {totals}, {len(report.alerts)} alerts")
+    scope = context.partition_key if context.has_partition_key else "all connections"
+    context.log.info(
+        f"writeback {'dry run' if report.dry_run else 'run'} ({scope}): {totals}, {len(report.alerts)} alerts"
+    )
     for r in report.results:
         if r.status in ("failed", "gave_up", "unknown"):
             context.log.warning(f"{r.action_type} {r.target_id}: {r.status}: {r.error or r.detail}")
@@ -123,6 +141,8 @@ def apply_repair_plan(
     tags = {f"shoptok/writeback.{s}": str(n) for s, n in totals.items() if n}
     tags["shoptok/writeback.alerts"] = str(len(report.alerts))
     tags["shoptok/writeback.dry_run"] = str(report.dry_run).lower()
+    if context.has_partition_key:
+        tags["shoptok/connection"] = context.partition_key
     context.instance.add_run_tags(context.run_id, tags)
     refused = [r for r in report.results if r.error and r.error.startswith("refused:")]
     if refused:
@@ -135,8 +155,10 @@ def apply_repair_plan(
 @dg.job(
     name="repair_job",
     description="Apply the repair plan (marts.repair_actions) to Shopify and TikTok Shop: dry run unless "
-    "config says dry_run: false; approval types (cancel, price) only when allowed explicitly.",
+    "config says dry_run: false; approval types (cancel, price) only when allowed explicitly. Partitioned by "
+    "connection: one shop per run, or every shop when launched without a partition.",
     tags={"shoptok/stage": "writeback"},
+    partitions_def=connection_partitions,
 )
 def repair_job() -> None:
     apply_repair_plan()

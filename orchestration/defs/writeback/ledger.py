@@ -10,6 +10,10 @@ action can be audited from this table alone.
 DuckDB takes one writer at a time, across processes: every function here opens the file, does
 its few statements and closes it again, so no connection is ever held while an API call is in
 flight (a Dagster run, ``shoptok transform`` or a notebook can take the file in between).
+
+On PostgreSQL (``SHOPTOK_WAREHOUSE_ENGINE=postgres``) the same SQL runs through
+``shoptok.warehouse.PgConnection`` (autocommit, like DuckDB's default), and the run lock is a
+session advisory lock per connection id: repairs of different shops go side by side.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from shoptok.settings import load_warehouse_engine
+from shoptok.warehouse import PgConnection
 
 #: every status a ledger row can have; ``started`` = an attempt began and its outcome is not recorded
 STATUSES = ("planned", "started", "applied", "skipped", "failed", "superseded")
@@ -101,6 +108,14 @@ def connect(warehouse: Path, *, read_only: bool = False, wait_s: float = 60.0) -
     Another writer (an extraction, ``dbt build``) holds the file for seconds to minutes; failing
     at once would turn every overlap into a failed repair run, so wait up to ``wait_s``.
     """
+    engine = load_warehouse_engine()
+    if engine.is_postgres:
+        pg = PgConnection(engine, read_only=read_only)
+        try:
+            yield pg  # type: ignore[misc]
+        finally:
+            pg.close()
+        return
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -121,7 +136,7 @@ class RepairRunInProgress(RuntimeError):
 
 
 @contextlib.contextmanager
-def run_lock(warehouse: Path, *, wait_s: float = 30.0) -> Iterator[None]:
+def run_lock(warehouse: Path, *, wait_s: float = 30.0, connection_ids: Sequence[str] = ()) -> Iterator[None]:
     """One repair run per warehouse at a time (a CLI run and a Dagster run must not race).
 
     Two runs that both re-read a target before either writes could both apply the action; the
@@ -129,6 +144,11 @@ def run_lock(warehouse: Path, *, wait_s: float = 30.0) -> Iterator[None]:
     An OS file lock next to the warehouse can: it is released when its process dies, so a crashed
     run never blocks the next one.
     """
+    engine = load_warehouse_engine()
+    if engine.is_postgres:
+        with _pg_run_lock(engine, warehouse, wait_s, connection_ids):
+            yield
+        return
     try:
         import fcntl
     except ImportError:  # not POSIX: no cross-process lock; Dagster's pool still serialises its runs
@@ -152,6 +172,24 @@ def run_lock(warehouse: Path, *, wait_s: float = 30.0) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _pg_run_lock(engine: Any, warehouse: Path, wait_s: float, connection_ids: Sequence[str]) -> Iterator[None]:
+    """PostgreSQL: one advisory lock per connection id (sorted, so two runs never deadlock), held by a
+    session of its own for the run; released when that session ends, also when its process dies."""
+    con = PgConnection(engine, read_only=False)
+    keys = [f"shoptok.writeback:{cid}" for cid in sorted(set(connection_ids))] or ["shoptok.writeback:*"]
+    try:
+        for key in keys:
+            deadline = time.monotonic() + wait_s
+            while not con.execute("select pg_try_advisory_lock(hashtext(?))", [key]).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise RepairRunInProgress(f"another repair run holds {key} on {engine.describe()}")
+                time.sleep(0.2)
+        yield
+    finally:
+        con.close()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
