@@ -13,7 +13,8 @@ orders); the actual counts are read back from the scenario and recorded. For eac
    limit and the Shopify bucket raised so the APIs do not pace (the local stack is measured,
    not the platforms' quotas: ``bench/bench_pacing.py`` measures those);
 3. each stage runs as its own subprocess on a fresh warehouse: ``shoptok extract``
-   (``--tiktok-qps 0``: no client pacing either), ``shoptok transform``, ``shoptok quality``;
+   (``--tiktok-qps 0``: no client pacing either; ``--workers 2``: two sources extract and
+   normalize at once, loads one at a time), ``shoptok transform``, ``shoptok quality``;
    wall time and the peak RSS of the stage's process tree are measured (``bench.common``);
 4. ``pipeline`` = the three stages back to back (sum of wall times, max of peak RSS).
 
@@ -232,6 +233,7 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
     ]
     if args.tiktok_qps is not None:
         stages[0][1].extend(["--tiktok-qps", str(args.tiktok_qps)])
+    stages[0][1].extend(["--workers", str(args.extract_workers)])
     done: list[tuple[str, StageRun]] = []
     peak_sandbox = 0
     try:
@@ -363,6 +365,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=0,
         help="client-side TikTok pacing during the scale series (default 0: off; the sandbox is unthrottled too)",
+    )
+    ap.add_argument(
+        "--extract-workers", type=int, default=2, help="`shoptok extract --workers`: sources extracted at once"
     )
     ap.add_argument("--stage-timeout", type=float, default=3 * 3600, help="seconds before a stage is killed")
     ap.add_argument("--skip-incremental", action="store_true", help="do not run bench/bench_incremental.py")

@@ -101,6 +101,10 @@ def extract_cmd(
         float | None,
         typer.Option("--tiktok-qps", help="TikTok requests/s per API path (default 45; 0 = no pacing, benchmarks)."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="Sources extracted at once, in processes (loads stay one at a time)."),
+    ] = 1,
 ) -> None:
     """Land raw Shopify and TikTok Shop data in the warehouse, incrementally, merging on keys."""
     from shoptok.extract_cli import run_extract_cli
@@ -116,6 +120,7 @@ def extract_cmd(
         full_refresh=full_refresh,
         seed=seed,
         tiktok_qps=tiktok_qps,
+        workers=workers,
     )
 
 

@@ -27,6 +27,7 @@ def run_extract_cli(
     full_refresh: bool,
     seed: int,
     tiktok_qps: float | None = None,
+    workers: int = 1,
 ) -> ExtractResult:
     sandbox = None
     if conns is None:
@@ -38,7 +39,7 @@ def run_extract_cli(
         console.print("[red]no connection matches[/red]")
         raise typer.Exit(2)
     try:
-        result = _run_with_progress(console, settings, conns, since, full_refresh, tiktok_qps)
+        result = _run_with_progress(console, settings, conns, since, full_refresh, tiktok_qps, workers)
     finally:
         if sandbox:
             sandbox.stop()
@@ -47,7 +48,13 @@ def run_extract_cli(
 
 
 def _run_with_progress(
-    console: Console, settings: Settings, conns, since, full_refresh, tiktok_qps: float | None = None
+    console: Console,
+    settings: Settings,
+    conns,
+    since,
+    full_refresh,
+    tiktok_qps: float | None = None,
+    workers: int = 1,
 ) -> ExtractResult:
     tasks: dict[tuple[str, str, str], Any] = {}
     with Progress(
@@ -79,6 +86,7 @@ def _run_with_progress(
             progress=on_page,
             on_stage=on_stage,
             tiktok_qps=tiktok_qps,
+            workers=workers,
         )
         progress.update(stage, description="extraction done")
     return result
