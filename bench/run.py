@@ -9,9 +9,9 @@ two connections (N/2 TikTok orders per connection; each is mirrored to Shopify, 
 orders); the actual counts are read back from the scenario and recorded. For each tier:
 
 1. ``python -m sandbox generate`` writes a scenario directory (timed: stage ``generate``);
-2. ``python -m sandbox serve --scenario`` serves it in its own process, with the TikTok QPS
-   limit and the Shopify bucket raised so the APIs do not pace (the local stack is measured,
-   not the platforms' quotas: ``bench/bench_pacing.py`` measures those);
+2. ``python -m sandbox serve --scenario DIR --store auto --unthrottled`` serves it in its own
+   process (big entities read from disk; no TikTok QPS limit, no Shopify cost bucket: the local
+   stack is measured, not the platforms' quotas, which ``bench/bench_pacing.py`` measures);
 3. each stage runs as its own subprocess on a fresh warehouse: ``shoptok extract``
    (``--tiktok-qps 0``: no client pacing either; ``--workers 2``: two sources extract and
    normalize at once, loads one at a time), ``shoptok transform``, ``shoptok quality``;
@@ -119,7 +119,7 @@ class Sandbox:
     def start(self, timeout_s: float = 3600) -> Sandbox:
         self.ready.unlink(missing_ok=True)
         cmd = [PYTHON, "-m", "sandbox", "serve", "--scenario", str(self.scenario), "--port", "0", "--quiet"]
-        cmd += ["--ready-file", str(self.ready)]
+        cmd += ["--ready-file", str(self.ready), "--store", "auto", "--unthrottled"]
         started = time.perf_counter()
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
@@ -131,14 +131,6 @@ class Sandbox:
             time.sleep(0.2)
         self.start_s = round(time.perf_counter() - started, 2)
         self.base_url = json.loads(self.ready.read_text())["base_url"]
-        httpx.post(
-            f"{self.base_url}/_sandbox/config",
-            json={
-                "tiktok": {"qps_per_path": 1_000_000},
-                "shopify_throttle": {"maximum_available": 1e12, "restore_rate": 1e12},
-            },
-            timeout=30,
-        ).raise_for_status()
         return self
 
     def rss(self) -> int:
@@ -200,8 +192,9 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
     console.rule(f"[bold]tier {tier}[/bold] ({n:,} orders per channel)")
     if not (args.reuse_scenario and (scenario / "manifest.json").exists()):
         cmd = [PYTHON, "-m", "sandbox", "generate", "--out", str(scenario), "--as-of", AS_OF]
-        cmd += ["--orders", str(params["orders"]), "--web-orders", str(params["web_orders"])]
-        cmd += ["--products", str(params["products"]), *shlex.split(args.generate_args)]
+        cmd += ["--tiktok-orders-per-connection", str(params["orders"])]
+        cmd += ["--web-orders-per-connection", str(params["web_orders"])]
+        cmd += ["--products", str(params["products"]), "--jobs", "2", *shlex.split(args.generate_args)]
         with console.status(f"generating the merchant ({shlex.join(cmd[3:])})"):
             gen = run_stage(cmd, log_path=work / "generate.log")
         if gen.returncode != 0:
