@@ -16,9 +16,15 @@ class FaultConfig:
     """Seeded fault injection for one emulator.
 
     Probabilities are per request and checked in this order: 429, 500, 503 (returned before the
-    request reaches the emulator, so no state changes), then ``cut`` (the connection drops
-    mid-body) and ``truncate`` (a complete HTTP response whose JSON is cut short), which damage
-    the response of a request that *was* processed -- the case a writer must survive.
+    request reaches the emulator, so no state changes; ``burst`` > 1 makes each one the start of
+    a storm: the next ``burst - 1`` requests get the same status), then ``cut`` (the connection
+    drops mid-body) and ``truncate`` (a complete HTTP response whose JSON is cut short), which
+    damage the response of a request that *was* processed -- the case a writer must survive.
+
+    Listings (TikTok pages with ``next_page_token``, Shopify connections with ``pageInfo``):
+    ``p_replay`` answers a request for a later page with the previous page again (its token
+    included), ``p_shuffle`` shuffles a page's records, ``p_dup_records`` repeats up to two
+    records of the previous page (or of the same page) inside a page.
     """
 
     p_429: float = 0.0
@@ -29,10 +35,26 @@ class FaultConfig:
     latency_ms: float = 0.0
     p_latency: float = 0.0
     retry_after_s: float = 1.0
+    burst: int = 1
+    p_replay: float = 0.0
+    p_shuffle: float = 0.0
+    p_dup_records: float = 0.0
     seed: int = 0
 
     def any(self) -> bool:
-        return any((self.p_429, self.p_500, self.p_503, self.p_cut, self.p_truncate, self.p_latency))
+        return any(
+            (
+                self.p_429,
+                self.p_500,
+                self.p_503,
+                self.p_cut,
+                self.p_truncate,
+                self.p_latency,
+                self.p_replay,
+                self.p_shuffle,
+                self.p_dup_records,
+            )
+        )
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():

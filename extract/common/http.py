@@ -21,6 +21,12 @@ import httpx
 from extract.common.errors import OutcomeUnknown, PlatformError, RateLimited, RetriesExhausted, TransientError
 
 
+class Rejected(TransientError):
+    """The platform refused the request before acting on it, for a reason the client can correct
+    (TikTok: the signed ``timestamp`` was outside the gateway's window and the clock offset has
+    been learned). The rebuilt request is safe to send again, even for a write."""
+
+
 @dataclass
 class CallStats:
     """What a client did; read by progress bars, summaries and the pacing benchmark."""
@@ -118,6 +124,9 @@ def send_json(
             last = exc
             stats.throttled += 1
             stats.note("throttled")
+        except Rejected as exc:
+            last = exc
+            stats.note("rejected")
         except TransientError as exc:
             last = exc
             stats.note("transient")

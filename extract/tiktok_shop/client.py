@@ -25,12 +25,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from extract.common.errors import ApiError, AuthError, RateLimited, TransientError
-from extract.common.http import CallStats, RetryPolicy, send_json
+from extract.common.http import CallStats, Rejected, RetryPolicy, send_json
 from extract.common.redact import redact, register_secret
 from extract.tiktok_shop import settings
 from shoptok.connections import TikTokConnection
@@ -56,6 +57,13 @@ AUTH_CODES = {
     105005: "the app lacks a required API scope",
     36009033: "this IP address is not on the app's allowlist",
 }
+
+#: a request timestamp may lag TikTok's clock by 300 s and lead it by 30 s (reference §1); a
+#: rejected request whose timestamp was this far off TikTok's clock was rejected for its clock
+CLOCK_LAG_S = 240.0
+CLOCK_LEAD_S = 20.0
+#: earlier pages served again in one walk (a stale gateway cache) before the walk gives up
+MAX_PAGE_REPLAYS = 8
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
@@ -197,6 +205,8 @@ class TikTokClient:
         self._limiters: dict[str, QpsLimiter] = {}
         self._lock = threading.Lock()
         self._cipher = conn.shop_cipher or None
+        #: seconds to add to ``clock`` for TikTok's view of now, learned from a timestamp rejection
+        self.clock_offset = 0.0
         for secret in (conn.app_secret, conn.access_token, conn.shop_cipher):
             register_secret(secret)
         _install_log_filter()
@@ -271,6 +281,12 @@ class TikTokClient:
                 raise TransientError(PLATFORM, message or "platform timeout", **kw)
             if code in AUTH_CODES:
                 raise AuthError(PLATFORM, f"{AUTH_CODES[code]} ({message})", **kw)
+            if code == GATEWAY_CATCH_ALL and self._learn_clock(resp):
+                raise Rejected(
+                    PLATFORM,
+                    f"request timestamp outside the gateway's window; clock offset now {self.clock_offset:+.0f} s",
+                    **kw,
+                )
             if code == GATEWAY_CATCH_ALL and not message.lower().startswith("invalid parameter"):
                 # the gateway's catch-all: bad app_key, timestamp window, unknown token or cipher
                 raise AuthError(PLATFORM, f"request rejected by the gateway ({message})", **kw)
@@ -279,6 +295,43 @@ class TikTokClient:
             raise ApiError(PLATFORM, message or "request failed", **kw)
 
         return classify
+
+    def _learn_clock(self, resp: httpx.Response) -> bool:
+        """After a gateway rejection: True when the request's ``timestamp`` was outside TikTok's window
+        by TikTok's own clock, after adopting that clock's offset from ours (the request is then
+        rebuilt with a timestamp TikTok accepts).
+
+        The signed ``timestamp`` must fall within TikTok's window around *its* clock; a host clock
+        that drifted minutes away gets every request refused with the gateway's catch-all code. The
+        ``Date`` header is the only clock a response carries; when a proxy added a second one, the
+        one furthest from ours is TikTok's (one agreeing with us cannot explain the rejection).
+        The check is on the request's own timestamp, so concurrent requests signed before the
+        offset was learned are retried too.
+        """
+        clocks = []
+        for value in resp.headers.get_list("date"):
+            try:
+                clocks.append(parsedate_to_datetime(value).timestamp())
+            except (TypeError, ValueError, IndexError, OverflowError):
+                continue
+        try:
+            sent = int(resp.request.url.params.get("timestamp", ""))
+        except (RuntimeError, ValueError):
+            return False
+        if not clocks:
+            return False
+        local = self.clock()
+        server_now = max(clocks, key=lambda c: abs(c - local))
+        lag = server_now - sent
+        if -CLOCK_LEAD_S < lag < CLOCK_LAG_S:
+            return False
+        with self._lock:
+            previous, self.clock_offset = self.clock_offset, server_now - local
+        if abs(self.clock_offset - previous) > 1:
+            log.warning(
+                "tiktok_shop %s: TikTok's clock is %+.0f s from ours; corrected", self.conn.shop_id, self.clock_offset
+            )
+        return True
 
     def _on_wait(self, path: str) -> Callable[[str, float], None]:
         def on_wait(reason: str, wait: float) -> None:
@@ -306,7 +359,8 @@ class TikTokClient:
         def build() -> httpx.Request:
             if limiter is not None:
                 limiter.acquire()
-            query = {**base_query, "app_key": self.conn.app_key, "timestamp": str(int(self.clock()))}
+            now = self.clock() + self.clock_offset
+            query = {**base_query, "app_key": self.conn.app_key, "timestamp": str(int(now))}
             if cipher:
                 query["shop_cipher"] = cipher
             query["sign"] = sign_request(self.conn.app_secret, path, query, raw)
@@ -350,6 +404,7 @@ class TikTokClient:
         seen: set[str] = set()
         tokens: set[str] = set()
         token = ""
+        replays = 0
         while True:
             query = dict(params or {})
             if token:
@@ -366,9 +421,20 @@ class TikTokClient:
                         continue
                     seen.add(str(key))
                 page.append(item)
+            next_token = str(data.get("next_page_token") or "")
+            if next_token in tokens and not page:
+                # an earlier page of this walk served again (nothing new, a token already used):
+                # ask for the page we wanted once more rather than fail the whole walk
+                replays += 1
+                self.stats.note("replayed_page")
+                if replays > MAX_PAGE_REPLAYS:
+                    raise ApiError(
+                        PLATFORM, f"the server repeated a page token ({replays} earlier pages served again)", path=path
+                    )
+                continue
             if page:
                 yield page
-            token = str(data.get("next_page_token") or "")
+            token = next_token
             if not token:
                 return
             if token in tokens:
