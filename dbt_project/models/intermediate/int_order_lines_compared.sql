@@ -5,18 +5,33 @@
 {%- set tiktok_line = "tiktok_units.sku || ':' || cast(tiktok_units.quantity as varchar)" -%}
 {%- set shopify_line = "coalesce(shopify_units.sku, '') || ':' || cast(shopify_units.quantity as varchar)" -%}
 
+-- depends_on: {{ ref('int_shopify_orders_linked') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'tiktok_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'tiktok_order_id']) }}",
+        post_hook="{{ shoptok.incremental_finish() }}",
+    )
+}}
+
 with links as (
 
     select connection_id, tiktok_order_id, shopify_order_id
-    from {{ ref('int_tiktok_orders_linked') }}
-    where shopify_order_id is not null
+    from {{ ref('int_tiktok_orders_linked') }} as linked
+    where
+        linked.shopify_order_id is not null
+        and {{ shoptok.incremental_filter('linked', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 
 tiktok_units as (
 
     select connection_id, tiktok_order_id, seller_sku as sku, count(*) as quantity
-    from {{ ref('stg_tiktok_shop__order_line_items') }}
+    from {{ ref('stg_tiktok_shop__order_line_items') }} as tiktok_lines
+    where {{ shoptok.incremental_filter('tiktok_lines', ['connection_id', 'tiktok_order_id']) }}
     group by 1, 2, 3
 
 ),
@@ -24,7 +39,14 @@ tiktok_units as (
 shopify_units as (
 
     select connection_id, shopify_order_id, sku, sum(quantity) as quantity
-    from {{ ref('stg_shopify__order_line_items') }}
+    from {{ ref('stg_shopify__order_line_items') }} as shopify_lines
+    where
+        exists (
+            select 1 from links
+            where
+                links.connection_id = shopify_lines.connection_id
+                and links.shopify_order_id = shopify_lines.shopify_order_id
+        )
     group by 1, 2, 3
 
 ),

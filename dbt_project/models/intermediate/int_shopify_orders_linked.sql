@@ -2,11 +2,22 @@
   Shopify orders with the TikTok order id they carry. The TikTok sales channel has written it in
   different places over time, so every place is read and the configured priority decides.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'shopify_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'shopify_order_id'], changed='shopify_orders') }}",
+        post_hook="{{ shoptok.incremental_finish() }}",
+    )
+}}
 {%- set tiktok_source_names = var('tiktok_source_names') -%}
 
 with orders as (
 
-    select * from {{ ref('stg_shopify__orders') }}
+    select * from {{ ref('stg_shopify__orders') }} as orders
+    where {{ shoptok.incremental_filter('orders', ['connection_id', 'shopify_order_id']) }}
 
 ),
 

@@ -2,9 +2,21 @@
   Each TikTok order with the Shopify order the sales channel created for it (at most one: if the
   channel created two, the first is the mirror and the count says so).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'tiktok_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'tiktok_order_id'], always_where='shopify_order_count > 1') }}",
+        post_hook="{{ shoptok.incremental_finish() }}",
+    )
+}}
+
 with tiktok_orders as (
 
-    select * from {{ ref('stg_tiktok_shop__orders') }}
+    select * from {{ ref('stg_tiktok_shop__orders') }} as tiktok_orders
+    where {{ shoptok.incremental_filter('tiktok_orders', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 

@@ -2,27 +2,50 @@
   Tracking numbers on both sides of each linked order, as sorted distinct lists, and when the
   latest Shopify fulfilment with tracking was created (the tracking SLA runs from it).
 -#}
+-- depends_on: {{ ref('int_shopify_orders_linked') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'tiktok_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'tiktok_order_id']) }}",
+        post_hook="{{ shoptok.incremental_finish() }}",
+    )
+}}
+
 with links as (
 
     select connection_id, tiktok_order_id, shopify_order_id
-    from {{ ref('int_tiktok_orders_linked') }}
-    where shopify_order_id is not null
+    from {{ ref('int_tiktok_orders_linked') }} as linked
+    where
+        linked.shopify_order_id is not null
+        and {{ shoptok.incremental_filter('linked', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 
 tiktok_numbers as (
 
     select distinct connection_id, tiktok_order_id, tracking_number
-    from {{ ref('stg_tiktok_shop__order_line_items') }}
-    where coalesce(tracking_number, '') != ''
+    from {{ ref('stg_tiktok_shop__order_line_items') }} as tiktok_lines
+    where
+        coalesce(tracking_number, '') != ''
+        and {{ shoptok.incremental_filter('tiktok_lines', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 
 shopify_numbers as (
 
     select connection_id, shopify_order_id, tracking_number, max(created_at) as fulfilled_at
-    from {{ ref('stg_shopify__fulfillments') }}
-    where coalesce(tracking_number, '') != ''
+    from {{ ref('stg_shopify__fulfillments') }} as fulfillments
+    where
+        coalesce(tracking_number, '') != ''
+        and exists (
+            select 1 from links
+            where
+                links.connection_id = fulfillments.connection_id
+                and links.shopify_order_id = fulfillments.shopify_order_id
+        )
     group by 1, 2, 3
 
 ),

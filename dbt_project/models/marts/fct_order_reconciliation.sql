@@ -5,9 +5,21 @@
 -#}
 {%- set hold_and_grace = var('hold_window_minutes') + var('hold_grace_minutes') -%}
 
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'tiktok_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'tiktok_order_id'], time_rules=[('hold_deadline_at', 0), ('latest_shopify_fulfillment_at', -1 * var('tracking_sla_hours'))]) }}",
+        post_hook="{{ shoptok.incremental_finish(stamp_detected_at=true) }}",
+    )
+}}
+
 with linked as (
 
-    select * from {{ ref('int_tiktok_orders_linked') }}
+    select * from {{ ref('int_tiktok_orders_linked') }} as linked
+    where {{ shoptok.incremental_filter('linked', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 
@@ -133,7 +145,9 @@ orphans as (
     from {{ ref('int_shopify_orders_linked') }} as shopify
     left join {{ ref('stg_tiktok_shop__orders') }} as tiktok
         on shopify.connection_id = tiktok.connection_id and shopify.tiktok_order_id = tiktok.tiktok_order_id
-    where shopify.is_tiktok_channel and tiktok.tiktok_order_id is null
+    where
+        shopify.is_tiktok_channel and tiktok.tiktok_order_id is null
+        and {{ shoptok.incremental_filter('shopify', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 

@@ -5,9 +5,21 @@
 -#}
 {%- set restock_marker = "'shoptok_restocked:' || tiktok_refunds.tiktok_refund_id" -%}
 
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'tiktok_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'tiktok_order_id'], time_rules=[('decision_deadline', var('refund_alert_horizon_hours'))]) }}",
+        post_hook="{{ shoptok.incremental_finish(stamp_detected_at=true) }}",
+    )
+}}
+
 with tiktok_refunds as (
 
-    select * from {{ ref('int_refunds_unioned') }}
+    select * from {{ ref('int_refunds_unioned') }} as refunds
+    where {{ shoptok.incremental_filter('refunds', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 
@@ -17,6 +29,7 @@ orders as (
     from {{ ref('int_tiktok_orders_linked') }} as linked
     left join {{ ref('int_shopify_orders_linked') }} as shopify
         on linked.connection_id = shopify.connection_id and linked.shopify_order_id = shopify.shopify_order_id
+    where {{ shoptok.incremental_filter('linked', ['connection_id', 'tiktok_order_id']) }}
 
 ),
 
