@@ -131,6 +131,15 @@ class Sandbox:
             time.sleep(0.2)
         self.start_s = round(time.perf_counter() - started, 2)
         self.base_url = json.loads(self.ready.read_text())["base_url"]
+        deadline = time.monotonic() + 120
+        while True:  # the ready file can land before the socket accepts
+            try:
+                httpx.get(f"{self.base_url}/_sandbox/health", timeout=10).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         return self
 
     def rss(self) -> int:
