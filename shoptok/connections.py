@@ -15,6 +15,7 @@ registered with the log redactor as soon as they are loaded.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,9 @@ class Connection:
         return [self.shopify.access_token, self.tiktok.app_secret, self.tiktok.access_token, self.tiktok.shop_cipher]
 
 
+_CONNECTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
 def _env_key(conn_id: str, name: str) -> str:
     return f"SHOPTOK_{conn_id.upper().replace('-', '_')}_{name}"
 
@@ -85,6 +89,11 @@ def connection_from_entry(
     cid = entry.get("id")
     if not cid:
         raise ConnectionConfigError("a connection needs an 'id'")
+    if not isinstance(cid, str) or not _CONNECTION_ID.fullmatch(cid):
+        # the id names files (dlt pipelines), env vars and warehouse rows: a plain token only
+        raise ConnectionConfigError(
+            f"connection id {str(cid)[:80]!r} is not allowed: use 1-64 letters, digits, '_' or '-'"
+        )
     s = dict(entry.get("shopify") or {})
     t = dict(entry.get("tiktok_shop") or {})
 

@@ -1,19 +1,30 @@
-"""Keep secrets out of logs: a logging filter that masks every registered secret value."""
+"""Keep secrets out of logs: every log record is masked for every registered secret value.
+
+Registering the first secret installs a log-record factory, so every record any logger creates
+(the product's, httpx's, dlt's, Dagster's) is masked when it is made, before any handler,
+formatter or event log sees it; a filter on some loggers would miss records that propagate from
+their children. The message (with its arguments merged in) and an attached exception's text are
+both masked.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import traceback
+from typing import Any
 
 _SECRETS: set[str] = set()
 _LOCK = threading.Lock()
 MASK = "***"
+_installed = False
 
 
 def register_secret(value: str | None) -> None:
     if value and len(value) >= 6:
         with _LOCK:
             _SECRETS.add(value)
+        install()
 
 
 def redact(text: str) -> str:
@@ -25,25 +36,39 @@ def redact(text: str) -> str:
     return text
 
 
+def _clean(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a broken log call must not break the run
+        return
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, ()
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        cleaned = redact(text)
+        if cleaned != text:
+            record.exc_text = cleaned
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken log call must not break the run
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
+        _clean(record)
         return True
 
 
 def install() -> None:
-    """Attach the filter to the root logger's handlers and to the loggers we know talk about HTTP."""
-    f = RedactingFilter()
-    for name in ("", "httpx", "httpcore", "dlt", "extract", "shoptok", "dagster"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(x, RedactingFilter) for x in logger.filters):
-            logger.addFilter(f)
-        for h in logger.handlers:
-            if not any(isinstance(x, RedactingFilter) for x in h.filters):
-                h.addFilter(f)
+    """Mask every record from now on (idempotent): wraps the log-record factory once."""
+    global _installed
+    with _LOCK:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _clean(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
