@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -112,15 +111,17 @@ def summary_table(result: ExtractResult) -> Table:
 
 
 def drift_summary(warehouse: Path) -> Table:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    from shoptok.warehouse import connect_read_only
+
+    con = connect_read_only(warehouse)
     try:
         rows = con.execute(
             """
-            select 'orders', drift_type, count(*) from marts.fct_order_reconciliation group by all
-            union all select 'inventory', drift_type, count(*) from marts.fct_inventory_drift group by all
-            union all select 'refunds', drift_type, count(*) from marts.fct_refund_reconciliation group by all
-            union all select 'payouts', drift_type, count(*) from marts.fct_payout_reconciliation group by all
-            union all select 'repair actions', action_type, count(*) from marts.repair_actions group by all
+            select 'orders', drift_type, count(*) from marts.fct_order_reconciliation group by 1, 2
+            union all select 'inventory', drift_type, count(*) from marts.fct_inventory_drift group by 1, 2
+            union all select 'refunds', drift_type, count(*) from marts.fct_refund_reconciliation group by 1, 2
+            union all select 'payouts', drift_type, count(*) from marts.fct_payout_reconciliation group by 1, 2
+            union all select 'repair actions', action_type, count(*) from marts.repair_actions group by 1, 2
             order by 1, 2
             """
         ).fetchall()

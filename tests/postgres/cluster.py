@@ -74,7 +74,8 @@ class PgCluster:
         return proc
 
     def start(self) -> PgCluster:
-        self.root = Path(tempfile.mkdtemp(prefix="shoptok-pg-"))
+        # as root the server runs as `postgres`, which must reach the folder: /tmp, not a private TMPDIR
+        self.root = Path(tempfile.mkdtemp(prefix="shoptok-pg-", dir="/tmp" if self.as_root else None))
         data = self.root / "data"
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.password + "\n")
