@@ -355,10 +355,10 @@ class _Run:
         items = self.api.call(spec.method, spec.path, params=params, body=body).data.get(spec.items_key) or []
         if not items:
             return None
-        value = items[0].get(spec.cursor) if isinstance(items[0], dict) else None
+        # the smallest on the page, not the first: the order of records within a page is not promised
         try:
-            return int(value)
-        except (TypeError, ValueError):
+            return min(int(item.get(spec.cursor)) for item in items)
+        except (AttributeError, TypeError, ValueError):
             return ge  # an unreadable time: walk from the requested start and let quarantine report it
 
     # -- typing -------------------------------------------------------------------------
