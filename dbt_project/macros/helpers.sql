@@ -101,22 +101,21 @@
     {{ return(adapter.dispatch('flag_list', 'shoptok')(rules)) }}
 {%- endmacro %}
 
+{#- One element per rule: its name when it fails, else NULL (the engine's list drops the NULLs). -#}
+{% macro flag_cases(rules) -%}
+    {%- for name, cond in rules %}case when coalesce({{ cond }}, false) then '{{ name }}' end{% if not loop.last %}, {% endif %}{% endfor -%}
+{%- endmacro %}
+
 {% macro default__flag_list(rules) -%}
     {%- if rules | length == 0 -%}
     cast([] as varchar[])
     {%- else -%}
-    list_filter(
-        [{% for name, cond in rules %}case when coalesce({{ cond }}, false) then '{{ name }}' end{% if not loop.last %}, {% endif %}{% endfor %}],
-        lambda x: x is not null
-    )
+    list_filter([{{ shoptok.flag_cases(rules) }}], lambda x: x is not null)
     {%- endif -%}
 {%- endmacro %}
 
 {% macro postgres__flag_list(rules) -%}
-    array_remove(
-        array[{% for name, cond in rules %}case when coalesce({{ cond }}, false) then '{{ name }}' end{% if not loop.last %}, {% endif %}{% endfor %}]::text[],
-        null
-    )
+    array_remove(array[{{ shoptok.flag_cases(rules) }}]::text[], null)
 {%- endmacro %}
 
 {#-
