@@ -37,14 +37,20 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
+    default_field_resolver,
     execute_sync,
     get_named_type,
     is_abstract_type,
     is_leaf_type,
+    is_list_type,
+    is_non_null_type,
     parse,
     validate,
 )
 from graphql.error import GraphQLSyntaxError
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path as GqlPath
 
 from sandbox.shopify.store import gid, num
 from sandbox.state import iso
@@ -120,6 +126,14 @@ class _Selections:
         return bool(is_abstract_type(typ))
 
     def collect(self, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType) -> dict[str, list[FieldNode]]:
+        cache = self.__dict__.setdefault("_collected", {})
+        key = (tuple(map(id, sel_sets)), typ.name)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = (self._collect(sel_sets, typ), sel_sets)  # sel_sets kept alive: ids stay unique
+        return hit[0]
+
+    def _collect(self, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType) -> dict[str, list[FieldNode]]:
         out: dict[str, list[FieldNode]] = {}
 
         def walk(ss: SelectionSetNode) -> None:
@@ -221,6 +235,141 @@ def _check_shape(sel: _Selections, operation: OperationDefinitionNode) -> None:
         raise BulkQueryError(f"Bulk queries cannot contain more than {MAX_CONNECTIONS} connections.")
 
 
+class _FastPathUnsupported(Exception):
+    """The query needs something the direct executor does not do (abstract types, variables...)."""
+
+
+class _Info:
+    """The parts of ``GraphQLResolveInfo`` the sandbox's resolvers read."""
+
+    __slots__ = ("context", "field_name", "path")
+
+    def __init__(self, context: Any, field_name: str, path: GqlPath) -> None:
+        self.context = context
+        self.field_name = field_name
+        self.path = path
+
+
+#: the path handed to resolvers below the top level (only top-level ones read it)
+_NESTED = GqlPath(None, "", None)
+
+
+def execute_direct(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    context: Any,
+    plans: dict[Any, Any] | None = None,
+) -> Record:
+    """Resolve a bulk query the way graphql-core does, minus its per-field machinery.
+
+    Same resolvers, same default resolver, same scalar serialisation, so the data is the same;
+    a bulk run checks that on its first window against ``execute_sync`` and falls back to it on
+    any difference.  The selection is compiled once per (type, selection) into a field plan
+    (``plans`` carries them across windows).  Raises ``_FastPathUnsupported`` for what it does
+    not handle (a resolver error, an abstract type, a null in a non-null field).
+    """
+    sel = _Selections(schema, fragments)
+    root = schema.query_type
+    assert root is not None
+    plans = {} if plans is None else plans
+
+    def plan_of(typ: Any, sel_sets: list[SelectionSetNode]) -> list[tuple[Any, ...]]:
+        key = (typ.name, tuple(map(id, sel_sets)))
+        hit = plans.get(key)
+        if hit is not None:
+            return hit[0]
+        fields = []
+        for out_key, fnodes in sel.collect(sel_sets, typ).items():
+            name = fnodes[0].name.value
+            if name == "__typename":
+                fields.append((out_key, name, None, None, None, typ.name))
+                continue
+            fdef = typ.fields.get(name)
+            if fdef is None:
+                raise _FastPathUnsupported(name)
+            node = fnodes[0]
+            if any(not isinstance(a.value, ValueNode) for a in node.arguments or ()):
+                raise _FastPathUnsupported("arguments")
+            args = get_argument_values(fdef, node, {})
+            subs = [n.selection_set for n in fnodes if n.selection_set]
+            fields.append(
+                (out_key, name, fdef.resolve or default_field_resolver, args, completer(fdef.type, subs), None)
+            )
+        plans[key] = (fields, sel_sets)  # sel_sets kept alive so their ids stay unique
+        return fields
+
+    def completer(typ: Any, subs: list[SelectionSetNode]) -> Callable[[Any, GqlPath], Any]:
+        if is_non_null_type(typ):
+            inner_nn = completer(typ.of_type, subs)
+
+            def non_null(value: Any, path: GqlPath) -> Any:
+                out = inner_nn(value, path)
+                if out is None:
+                    raise _FastPathUnsupported("null in a non-null field")
+                return out
+
+            return non_null
+        if is_list_type(typ):
+            inner_list = completer(typ.of_type, subs)
+
+            def listed(value: Any, path: GqlPath | None) -> Any:
+                if value is None:
+                    return None
+                if path is None:
+                    return [inner_list(v, None) for v in value]
+                return [inner_list(v, path.add_key(i)) for i, v in enumerate(value)]
+
+            return listed
+        if is_leaf_type(typ):
+            serialize = typ.serialize
+
+            def leaf(value: Any, _path: GqlPath) -> Any:
+                if value is None:
+                    return None
+                out = serialize(value)
+                if out is None:
+                    raise _FastPathUnsupported("unserialisable leaf")
+                return out
+
+            return leaf
+        if is_abstract_type(typ):
+            raise _FastPathUnsupported("abstract type")
+        holder: list[Any] = []
+
+        def obj(value: Any, path: GqlPath) -> Any:
+            if value is None:
+                return None
+            if not holder:
+                holder.append(plan_of(typ, subs))
+            return resolve_object(holder[0], value, path or _NESTED)
+
+        return obj
+
+    def resolve_object(fields: list[tuple[Any, ...]], source: Any, path: GqlPath | None) -> Record:
+        out: Record = {}
+        plain = type(source) is dict
+        for out_key, name, resolver, args, complete, typename in fields:
+            if typename is not None:
+                out[out_key] = typename
+                continue
+            # resolvers read info.path only for search warnings on top-level connections
+            fpath = GqlPath(None, out_key, None) if path is None else None
+            try:
+                if resolver is default_field_resolver:  # its own logic, without the Mapping ABC check
+                    value = source.get(name) if plain else default_field_resolver(source, _Info(context, name, fpath))
+                    if plain and callable(value):
+                        value = value(_Info(context, name, fpath), **args)
+                else:
+                    value = resolver(source, _Info(context, name, fpath), **args)
+            except Exception as exc:
+                raise _FastPathUnsupported(f"resolver error in {name}") from exc
+            out[out_key] = complete(value, fpath)
+        return out
+
+    return resolve_object(plan_of(root, [operation.selection_set]), None, None)
+
+
 def flatten(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
@@ -239,12 +388,35 @@ def flatten_into(
     fragments: dict[str, FragmentDefinitionNode],
     data: Record,
     write: Callable[[str], Any],
+    plans: dict[Any, Any] | None = None,
 ) -> int:
-    """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``."""
+    """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``.
+
+    What to keep of each (type, selection) is worked out once into a plan (``plans`` carries
+    them across the windows of one bulk run).
+    """
     sel = _Selections(schema, fragments)
     root = schema.query_type
     assert root is not None
+    plans = {} if plans is None else plans
     roots = 0
+
+    def plan_of(typ: GraphQLNamedType, sel_sets: list[SelectionSetNode]) -> list[tuple[Any, ...]]:
+        key = (typ.name, tuple(map(id, sel_sets)))
+        hit = plans.get(key)
+        if hit is not None:
+            return hit[0]
+        entries: list[tuple[Any, ...]] = []
+        for out_key, fnodes in sel.collect(sel_sets, typ).items():
+            ftype = sel.field_type(typ, fnodes[0].name.value)
+            if ftype is None or is_leaf_type(ftype):
+                entries.append((out_key, "leaf", None, None, None))
+            elif is_connection(ftype):
+                entries.append((out_key, "conn", ftype, fnodes, None))
+            else:
+                entries.append((out_key, "obj", ftype, [n.selection_set for n in fnodes if n.selection_set], None))
+        plans[key] = (entries, sel_sets)
+        return entries
 
     def strip(
         value: Any, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, owner: str | None, kids: list[Any]
@@ -255,18 +427,16 @@ def flatten_into(
             return [strip(v, sel_sets, typ, owner, kids) for v in value]
         out: Record = {}
         owner = value.get("id") or owner
-        for key, fnodes in sel.collect(sel_sets, typ).items():
+        for key, kind, ftype, extra, _ in plan_of(typ, sel_sets):
             if key not in value:
                 continue
-            ftype = sel.field_type(typ, fnodes[0].name.value)
-            if ftype is None or is_leaf_type(ftype):
+            if kind == "leaf":
                 out[key] = value[key]
-            elif is_connection(ftype):
-                node_sets, node_type, nodes = sel.connection_nodes(ftype, fnodes, value[key] or {})  # type: ignore[arg-type]
+            elif kind == "conn":
+                node_sets, node_type, nodes = sel.connection_nodes(ftype, extra, value[key] or {})
                 kids.extend((n, node_sets, node_type, owner) for n in nodes if n is not None)
             else:
-                subs = [n.selection_set for n in fnodes if n.selection_set]
-                out[key] = strip(value[key], subs, ftype, owner, kids)
+                out[key] = strip(value[key], extra, ftype, owner, kids)
         return out
 
     def emit(node: Record, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, parent: str | None) -> None:
@@ -299,6 +469,8 @@ class BulkManager:
         self._jobs: dict[str, Record] = {}
         self._next_job = 1
         self._lock = threading.Lock()
+        #: resolve bulk windows with ``execute_direct`` (checked against graphql-core on the first)
+        self.direct_enabled = True
         self._spool = tempfile.TemporaryDirectory(prefix="sandbox-bulk-")
         self.spool_dir = self._spool.name
 
@@ -388,6 +560,9 @@ class BulkManager:
                     op.line_count += 1
 
                 start = 0
+                direct = True
+                resolve_plans: dict[Any, Any] = {}
+                flatten_plans: dict[Any, Any] = {}
                 while True:  # the top-level connection a window at a time: bounded memory at any size
                     bulk_ctx = RequestContext(
                         sandbox=rctx.sandbox,
@@ -398,8 +573,14 @@ class BulkManager:
                         bulk=True,
                         bulk_window=(start, start + BULK_CHUNK),
                     )
-                    result = execute_sync(self.schema, document, context_value=bulk_ctx)
-                    op.root_count += flatten_into(self.schema, operation, fragments, result.data or {}, write)
+                    data = self._window(document, operation, fragments, bulk_ctx, direct, start == 0, resolve_plans)
+                    direct = direct and data is not None
+                    rctx.sandbox.counters.incr(
+                        "shopify.bulk_windows.direct" if direct else "shopify.bulk_windows.graphql"
+                    )
+                    if data is None:
+                        data = execute_sync(self.schema, document, context_value=bulk_ctx).data or {}
+                    op.root_count += flatten_into(self.schema, operation, fragments, data, write, flatten_plans)
                     start += BULK_CHUNK
                     if start >= bulk_ctx.bulk_total:
                         break
@@ -408,6 +589,33 @@ class BulkManager:
             op.line_count, op.root_count, op.fail = 0, 0, True
         finally:
             op.done.set()
+
+    def _window(
+        self,
+        document: Any,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        bulk_ctx: RequestContext,
+        direct: bool,
+        check: bool,
+        plans: dict[Any, Any],
+    ) -> Record | None:
+        """One window's data through ``execute_direct``; None means "use graphql-core".
+
+        The first window is resolved both ways and compared: the direct executor is only trusted
+        for a query whose first rows it renders exactly as graphql-core does.
+        """
+        if not direct or not self.direct_enabled:
+            return None
+        try:
+            data = execute_direct(self.schema, operation, fragments, bulk_ctx, plans)
+        except _FastPathUnsupported:
+            return None
+        if check:
+            reference = execute_sync(self.schema, document, context_value=bulk_ctx)
+            if reference.errors or reference.data != data:
+                return None
+        return data
 
     def _advance(self, rctx: RequestContext, op: BulkOp) -> None:
         if op.status not in ("CREATED", "RUNNING"):

@@ -95,8 +95,23 @@ class Page:
         self.pageInfo = info
 
     @property
-    def edges(self) -> list[Record]:
-        return [{"cursor": self._cursor_at(p), "node": n} for p, n in zip(self._positions, self.nodes, strict=True)]
+    def edges(self) -> list[Edge]:
+        return [Edge(n, p, self._cursor_at) for p, n in zip(self._positions, self.nodes, strict=True)]
+
+
+class Edge:
+    """A Relay edge whose cursor is only encoded if the query selects it (bulk reads select nodes only)."""
+
+    __slots__ = ("node", "_position", "_cursor_at")
+
+    def __init__(self, node: Any, position: int, cursor_at: Callable[[int], str]) -> None:
+        self.node = node
+        self._position = position
+        self._cursor_at = cursor_at
+
+    @property
+    def cursor(self) -> str:
+        return self._cursor_at(self._position)
 
 
 def paginate(

@@ -38,6 +38,15 @@ def _serve(state: Any) -> SandboxServer:
     return SandboxServer(state, config=config)
 
 
+def _shopify_emulator(srv: SandboxServer) -> Any:
+    """The Shopify emulator behind a running sandbox (to switch the bulk fast path off)."""
+    app = srv.app.app  # FaultMiddleware -> Starlette
+    for route in app.routes:
+        if getattr(route, "path", "").startswith("/shopify"):
+            return route.app.state.emulator
+    raise AssertionError("no Shopify mount")
+
+
 def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -182,10 +191,10 @@ class Client:
                 return out
             after = data["pageInfo"]["endCursor"]
 
-    def bulk_orders(self) -> bytes:
+    def bulk_orders(self, query: str | None = None) -> bytes:
         import time
 
-        query = (
+        query = query or (
             "{ orders { edges { node { id name updatedAt lineItems { edges { node { id sku quantity } } } "
             "refunds { id note refundLineItems { edges { node { quantity lineItem { id sku } } } } } } } } }"
         )
@@ -257,6 +266,29 @@ def test_disk_store_serves_exactly_what_the_in_memory_lists_serve(scenario: Path
         assert before["disk"][key] == before["memory"][key], key
         assert after["disk"][key] == after["memory"][key], key
     assert after["memory"]["tiktok_all"] != before["memory"]["tiktok_all"], "the mutation changed nothing?"
+
+
+def test_bulk_direct_executor_matches_graphql_core_on_the_extractors_queries(scenario: Path) -> None:
+    """The bulk fast path is trusted only where it renders what graphql-core renders: check both ways."""
+    from extract.shopify import queries
+
+    bodies = {}
+    for direct in (True, False):
+        with _serve(load_state(scenario)) as srv:
+            srv.app.ctx  # noqa: B018 - the context is built
+            emulator = _shopify_emulator(srv)
+            emulator.bulk.direct_enabled = direct
+            c = Client(srv)
+            bodies[direct] = [
+                c.bulk_orders(queries.bulk_query(part, None)) for part in queries.bulk_parts(queries.ORDERS)
+            ]
+            counters = c.http.get(f"{srv.base_url}/_sandbox/counters").json()
+            used = "shopify.bulk_windows.direct" if direct else "shopify.bulk_windows.graphql"
+            assert (
+                counters.get(used, 0) >= 2 and len([k for k in counters if k.startswith("shopify.bulk_windows")]) == 1
+            )
+    assert bodies[True] == bodies[False]
+    assert bodies[True][0].count(b"\n") > 1000
 
 
 def test_auto_store_switches_on_file_size(scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
