@@ -103,6 +103,17 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- Shopify orders whose rows changed, or one of whose lines' variants changed (its inventory item). -#}
+{% macro changed_shopify_order_lines(watermark) -%}
+    {{ shoptok.changed_shopify_orders(watermark) }}
+    union
+    select order_lines.connection_id, order_lines.order_id as shopify_order_id
+    from {{ source('shopify', 'order_line_items') }} as order_lines
+    inner join {{ source('shopify', 'product_variants') }} as variants
+        on order_lines.connection_id = variants.connection_id and order_lines.variant_id = variants.id
+    where variants._dlt_load_id > '{{ watermark }}'
+{%- endmacro %}
+
 {#-
   TikTok order ids touched since `watermark`: the order or its lines, returns and cancellations
   changed, or a Shopify order linked to it changed (its new link from int_shopify_orders_linked,
@@ -143,7 +154,8 @@
 {%- endmacro %}
 
 {#-
-  pre-hook. `changed` says which orders key the model ('tiktok_orders' or 'shopify_orders');
+  pre-hook. `changed` says which orders key the model ('tiktok_orders', 'shopify_orders' or
+  'shopify_order_lines');
   `time_rules` lists (column, offset_hours) pairs of the model's rows that a new as_of re-evaluates;
   `always_where` selects rows of the model to recompute on every run.
 -#}
@@ -158,6 +170,8 @@
     {%- set keys = shoptok.incremental_keys_relation() -%}
     {%- if changed == 'shopify_orders' -%}
         {%- set select_keys = shoptok.changed_shopify_orders(stored['watermark'], with_children=false) -%}
+    {%- elif changed == 'shopify_order_lines' -%}
+        {%- set select_keys = shoptok.changed_shopify_order_lines(stored['watermark']) -%}
     {%- else -%}
         {%- set select_keys = shoptok.changed_tiktok_orders(stored['watermark']) -%}
     {%- endif -%}

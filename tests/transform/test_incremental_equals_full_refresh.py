@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 PARAMS = {"tiktok_orders_per_connection": 250, "shopify_web_orders_per_connection": 80, "products_per_connection": 30}
 INCREMENTAL = (
     "int_shopify_orders_linked",
+    "int_shopify_lines_located",
     "int_tiktok_orders_linked",
     "int_order_lines_compared",
     "int_tracking_numbers_compared",

@@ -3,9 +3,21 @@
   order's assigned location), and how many units are still unfulfilled: what a restock or a
   cancellation puts back, and where.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key=['connection_id', 'shopify_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ shoptok.incremental_prepare(['connection_id', 'shopify_order_id'], changed='shopify_order_lines') }}",
+        post_hook="{{ shoptok.incremental_finish() }}",
+    )
+}}
+
 with lines as (
 
-    select * from {{ ref('stg_shopify__order_line_items') }}
+    select * from {{ ref('stg_shopify__order_line_items') }} as order_lines
+    where {{ shoptok.incremental_filter('order_lines', ['connection_id', 'shopify_order_id']) }}
 
 ),
 
@@ -21,6 +33,7 @@ fo_lines as (
         on
             fo_lines.connection_id = fulfillment_orders.connection_id
             and fo_lines.shopify_fulfillment_order_id = fulfillment_orders.shopify_fulfillment_order_id
+    where {{ shoptok.incremental_filter('fo_lines', ['connection_id', 'shopify_order_id']) }}
     group by 1, 2
 
 ),
