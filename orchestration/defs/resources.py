@@ -173,7 +173,7 @@ def build_resources() -> dict[str, object]:
         "warehouse": WarehouseResource(
             path=_env_or("SHOPTOK_WAREHOUSE", str(settings.warehouse_path)),
             pipelines_dir=str(settings.pipelines_dir),
-            engine=_env_or("SHOPTOK_WAREHOUSE_ENGINE", settings.engine.engine),
+            engine=settings.engine.engine,
         ),
         "connections": ConnectionsResource(
             connections_file=_env_or("SHOPTOK_CONNECTIONS_FILE", None),
