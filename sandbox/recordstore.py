@@ -18,6 +18,7 @@ so a write is visible to the next query exactly as with in-memory lists.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 from array import array
@@ -268,32 +269,136 @@ def is_disk(records: Any) -> bool:
 
 
 def _intern(value: Any) -> Any:
-    return __import__("sys").intern(value) if isinstance(value, str) else value
+    return sys.intern(value) if isinstance(value, str) else value
 
 
-def tiktok_order_slim(order: Record) -> Record:
+class Slim:
+    """A slim row: reads like the record (``get``, ``[]``) for its few fields, at a fraction of a dict.
+
+    A million orders' slim rows as dicts would take GBs; slotted objects with interned repeated
+    values (statuses, warehouses, SKUs) keep them to a few hundred bytes each.
+    """
+
+    __slots__ = ()
+    _missing = object()
+    #: the record keys this row answers for
+    _keys: frozenset[str] = frozenset()
+
+    def __init_subclass__(cls) -> None:
+        cls._keys = frozenset(cls.__slots__) | cls._keys
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, self._missing) if key in self._keys else self._missing
+        return default if value is self._missing else value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, self._missing)
+        if value is self._missing:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+
+class TikTokOrderSlim(Slim):
+    __slots__ = (
+        "id",
+        "status",
+        "shipping_type",
+        "user_id",
+        "warehouse_id",
+        "is_buyer_request_cancel",
+        "create_time",
+        "update_time",
+        "_committed",
+    )
+
+    def __init__(self, order: Record) -> None:
+        from sandbox.tiktok_shop.index import committed_lines
+
+        self.id = order.get("id")
+        self.status = _intern(order.get("status"))
+        self.shipping_type = _intern(order.get("shipping_type"))
+        self.user_id = order.get("user_id")
+        self.warehouse_id = _intern(order.get("warehouse_id"))
+        self.is_buyer_request_cancel = order.get("is_buyer_request_cancel")
+        self.create_time = order.get("create_time")
+        self.update_time = order.get("update_time")
+        self._committed = tuple(_intern(str(li.get("sku_id"))) for li in committed_lines(order))
+
+
+class TransactionSlim(Slim):
+    __slots__ = ("id", "statement_id", "order_create_time")
+
+    def __init__(self, txn: Record) -> None:
+        self.id = txn.get("id")
+        self.statement_id = _intern(txn.get("statement_id"))
+        self.order_create_time = txn.get("order_create_time")
+
+
+class ShopifyOrderSlim(Slim):
+    """Every field the Shopify order search and sort keys read; nested ones rebuilt on access."""
+
+    __slots__ = (
+        "id",
+        "updatedAt",
+        "createdAt",
+        "processedAt",
+        "cancelledAt",
+        "closedAt",
+        "name",
+        "email",
+        "sourceIdentifier",
+        "tags",
+        "sourceName",
+        "displayFinancialStatus",
+        "displayFulfillmentStatus",
+        "test",
+        "_amount",
+        "_skus",
+        "_tiktok_id",
+    )
+
+    _keys = frozenset({"totalPriceSet", "lineItems"})
+
+    def __init__(self, order: Record) -> None:
+        self.id = order.get("id")
+        self.updatedAt = order.get("updatedAt")
+        self.createdAt = order.get("createdAt")
+        processed = order.get("processedAt")
+        self.processedAt = self.createdAt if processed == self.createdAt else processed
+        self.cancelledAt = order.get("cancelledAt")
+        self.closedAt = order.get("closedAt")
+        self.name = order.get("name")
+        self.email = order.get("email")
+        self.sourceIdentifier = order.get("sourceIdentifier")
+        tags = order.get("tags")
+        self.tags = [_intern(t) for t in tags] if isinstance(tags, list) else tags
+        self.sourceName = _intern(order.get("sourceName"))
+        self.displayFinancialStatus = _intern(order.get("displayFinancialStatus"))
+        self.displayFulfillmentStatus = _intern(order.get("displayFulfillmentStatus"))
+        self.test = order.get("test")
+        self._amount = ((order.get("totalPriceSet") or {}).get("shopMoney") or {}).get("amount")
+        self._skus = tuple(_intern(li.get("sku")) for li in (order.get("lineItems") or {}).get("nodes", []))
+        tiktok_id = linked_tiktok_id(order)
+        self._tiktok_id = self.sourceIdentifier if tiktok_id == self.sourceIdentifier else tiktok_id
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "totalPriceSet":
+            return {"shopMoney": {"amount": self._amount}}
+        if key == "lineItems":
+            return {"nodes": [{"sku": sku} for sku in self._skus]}
+        return super().get(key, default)
+
+
+def tiktok_order_slim(order: Record) -> Slim:
     """The fields ``orders/search`` filters and sorts on, plus the SKUs whose stock the order commits."""
-    from sandbox.tiktok_shop.index import committed_lines
-
-    return {
-        "id": order.get("id"),
-        "status": _intern(order.get("status")),
-        "shipping_type": _intern(order.get("shipping_type")),
-        "user_id": order.get("user_id"),
-        "warehouse_id": _intern(order.get("warehouse_id")),
-        "is_buyer_request_cancel": order.get("is_buyer_request_cancel"),
-        "create_time": order.get("create_time"),
-        "update_time": order.get("update_time"),
-        "_committed": tuple(_intern(str(li.get("sku_id"))) for li in committed_lines(order)),
-    }
+    return TikTokOrderSlim(order)
 
 
-def tiktok_transaction_slim(txn: Record) -> Record:
-    return {
-        "id": txn.get("id"),
-        "statement_id": _intern(txn.get("statement_id")),
-        "order_create_time": txn.get("order_create_time"),
-    }
+def tiktok_transaction_slim(txn: Record) -> Slim:
+    return TransactionSlim(txn)
 
 
 def linked_tiktok_id(order: Record) -> str | None:
@@ -309,29 +414,9 @@ def linked_tiktok_id(order: Record) -> str | None:
     return None
 
 
-def shopify_order_slim(order: Record) -> Record:
+def shopify_order_slim(order: Record) -> Slim:
     """Every field the Shopify order search and sort keys read, in the record's own nesting."""
-    amount = ((order.get("totalPriceSet") or {}).get("shopMoney") or {}).get("amount")
-    skus = [{"sku": li.get("sku")} for li in (order.get("lineItems") or {}).get("nodes", [])]
-    return {
-        "id": order.get("id"),
-        "updatedAt": order.get("updatedAt"),
-        "createdAt": order.get("createdAt"),
-        "processedAt": order.get("processedAt"),
-        "cancelledAt": order.get("cancelledAt"),
-        "closedAt": order.get("closedAt"),
-        "name": order.get("name"),
-        "email": order.get("email"),
-        "sourceIdentifier": order.get("sourceIdentifier"),
-        "tags": order.get("tags"),
-        "sourceName": _intern(order.get("sourceName")),
-        "displayFinancialStatus": _intern(order.get("displayFinancialStatus")),
-        "displayFulfillmentStatus": _intern(order.get("displayFulfillmentStatus")),
-        "test": order.get("test"),
-        "totalPriceSet": {"shopMoney": {"amount": amount}},
-        "lineItems": {"nodes": skus},
-        "_tiktok_id": linked_tiktok_id(order),
-    }
+    return ShopifyOrderSlim(order)
 
 
 #: (platform, entity) -> slim row builder, for the entities the disk store can hold
