@@ -58,6 +58,8 @@ TARGET_PIPELINE_S = 600
 TARGET_RSS_BYTES = 4 * 1024**3
 #: share of TikTok orders the generator mirrors to Shopify (the rest are drift: missing on Shopify)
 MIRROR_SHARE = 0.965
+#: free text recorded with every row of this run (``--note``)
+NOTE = ""
 
 
 def tier_params(n: int) -> dict[str, int]:
@@ -166,6 +168,8 @@ class Sandbox:
 def _row(tier: str, n: int, stage: str, run: StageRun | None, **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"bench": "scale", "at": now_iso(), "tier": tier, "orders_per_channel_target": n}
     row["stage"] = stage
+    if NOTE:
+        row["note"] = NOTE
     if run is not None:
         row.update(
             wall_s=run.wall_s,
@@ -264,7 +268,7 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
                 fields["raw_rows_per_s"] = _rate(raw_rows, run.wall_s)
             if stage == "quality":
                 fields["raw_and_model_rows_per_s"] = _rate(raw_rows + model_rows, run.wall_s)
-                fields["note"] = "exit 1 = a blocking check failed (the run itself completed)"
+                fields["exit_note"] = "exit 1 = a blocking check failed (the run itself completed)"
             emit(_row(tier, n, stage, run, **fields))
             done.append((stage, run))
             colour = "green" if run.returncode == 0 else "red"
@@ -372,6 +376,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--extract-workers", type=int, default=2, help="`shoptok extract --workers`: sources extracted at once"
     )
     ap.add_argument("--stage-timeout", type=float, default=3 * 3600, help="seconds before a stage is killed")
+    ap.add_argument("--note", default="", help="free text stored with every result row of this run")
     ap.add_argument("--skip-incremental", action="store_true", help="do not run bench/bench_incremental.py")
     ap.add_argument("--skip-overhead", action="store_true", help="do not run bench/bench_dbt_overhead.py")
     ap.add_argument("--skip-pacing", action="store_true", help="do not run bench/bench_pacing.py")
@@ -381,6 +386,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    global NOTE
+    NOTE = args.note
     mach = machine()
     console.print(
         f"machine: {mach['cores']} cores, {mach['ram_gib']} GiB, {mach['cpu']}, Python {mach['python']}, "
