@@ -20,6 +20,7 @@ import pytest
 
 from extract.run import run_extract
 from shoptok.transform import run_dbt
+from tests.support.crash_points import FULL
 from tests.support.warehouse_hash import (
     DBT_SCHEMAS,
     RAW_SCHEMAS,
@@ -127,11 +128,16 @@ def _assert_same(expected: dict[str, str], warehouse: Path, label: str, injected
         assert duplicate_keys(warehouse, table, ["connection_id", "id"]) == 0, f"{label}: duplicates in {table}"
 
 
+#: fault RNG seeds per case: one in CI, three under SHOPTOK_FULL_MATRIX=1
+SEEDS = (1, 2, 3) if FULL else (1,)
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("name", list(CASES))
-def test_extraction_under_faults_equals_the_fault_free_warehouse(name, fault_free, new_sandbox, tmp_path):
+def test_extraction_under_faults_equals_the_fault_free_warehouse(name, seed, fault_free, new_sandbox, tmp_path):
     case = CASES[name]
     with new_sandbox() as srv:
-        _configure(srv, case, seed=sum(map(ord, name)))
+        _configure(srv, case, seed=sum(map(ord, name)) * seed)
         warehouse = _extract(srv, tmp_path)
         injected = _injected(srv)
     for kind in case["kinds"]:
@@ -139,7 +145,7 @@ def test_extraction_under_faults_equals_the_fault_free_warehouse(name, fault_fre
         assert fired, f"{name}: no {kind} fault was injected ({injected})"
     for server in case.get("servers", BOTH):
         assert any(k.startswith(f"{server}.") for k in injected), f"{name}: nothing injected on {server}"
-    _assert_same(fault_free[1], warehouse, name, injected)
+    _assert_same(fault_free[1], warehouse, f"{name}[seed{seed}]", injected)
 
 
 def test_every_fault_at_once_gives_the_fault_free_warehouse_and_marts(

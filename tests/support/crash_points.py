@@ -19,7 +19,7 @@ BASE_SEED = int(os.environ.get("SHOPTOK_CRASH_SEED", "20261127"))
 FULL = os.environ.get("SHOPTOK_FULL_MATRIX", "") not in ("", "0")
 
 #: points per stage: (CI subset, full matrix)
-SIZES = {"extract": (7, 35), "dbt": (5, 25), "gx": (3, 10), "repair": (7, 30)}
+SIZES = {"extract": (6, 35), "dbt": (4, 25), "gx": (2, 10), "repair": (8, 30)}
 
 _KINDS: dict[str, list[tuple[str, float]]] = {
     "extract": [

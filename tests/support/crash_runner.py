@@ -159,12 +159,14 @@ def run_gx_stage(spec: dict[str, Any]) -> dict[str, Any]:
         docs_dir=Path(spec["docs_dir"]),
         history_path=Path(spec["history"]),
     )
+    return {"counts": dict(COUNTS), "outcomes": outcome_report(outcomes)}
+
+
+def outcome_report(outcomes: dict[str, Any]) -> dict[str, list[Any]]:
+    """What a GX run decided, per check: passed, blocking, failed expectations, rows read."""
     return {
-        "counts": dict(COUNTS),
-        "outcomes": {
-            name: [o.passed, o.blocking, o.metadata.get("failed_expectations"), o.metadata.get("row_count")]
-            for name, o in sorted(outcomes.items())
-        },
+        name: [o.passed, o.blocking, o.metadata.get("failed_expectations"), o.metadata.get("row_count")]
+        for name, o in sorted(outcomes.items())
     }
 
 
