@@ -31,8 +31,6 @@ from tests.support.warehouse_hash import (
 )
 from tests.writeback.support import connections_for
 
-pytestmark = pytest.mark.slow
-
 BOTH = ("shopify", "tiktok")
 #: per case: fault settings per server, TikTok clock skew (s), the counters that must be > 0.
 #: Replays are TikTok-only: a Shopify extraction reads its listings as bulk operations (JSONL
@@ -132,6 +130,7 @@ def _assert_same(expected: dict[str, str], warehouse: Path, label: str, injected
 SEEDS = (1, 2, 3) if FULL else (1,)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("name", list(CASES))
 def test_extraction_under_faults_equals_the_fault_free_warehouse(name, seed, fault_free, new_sandbox, tmp_path):
@@ -148,6 +147,7 @@ def test_extraction_under_faults_equals_the_fault_free_warehouse(name, seed, fau
     _assert_same(fault_free[1], warehouse, f"{name}[seed{seed}]", injected)
 
 
+@pytest.mark.slow
 def test_every_fault_at_once_gives_the_fault_free_warehouse_and_marts(
     fault_free, new_sandbox, small_merchant, tmp_path
 ):
@@ -167,3 +167,68 @@ def test_every_fault_at_once_gives_the_fault_free_warehouse_and_marts(
     expected = table_fingerprints(clean_marts, DBT_SCHEMAS)
     after = table_fingerprints(warehouse, DBT_SCHEMAS)
     assert expected and not differing(expected, after), f"marts differ: {differing(expected, after)}"
+
+
+# --------------------------------------------------------------------------- the client fixes, staged exactly
+
+
+def _tiktok(handler: Any) -> Any:
+    from extract.common.http import RetryPolicy
+    from extract.tiktok_shop.client import TikTokClient
+    from shoptok.connections import TikTokConnection
+
+    conn = TikTokConnection(
+        shop_id="7001", app_key="k", app_secret="s", access_token="t", shop_cipher="c", base_url="https://tt.example"
+    )
+    policy = RetryPolicy(max_attempts=4, base_s=0.0)
+    return TikTokClient(conn, policy, qps=0, transport=httpx.MockTransport(handler), sleep=lambda _: None)
+
+
+def _envelope(data: Any, code: int = 0, message: str = "Success", **headers: str) -> httpx.Response:
+    body = {"code": code, "message": message, "request_id": "RID", "data": data}
+    return httpx.Response(200, json=body, headers=headers)
+
+
+def test_a_replayed_earlier_page_is_asked_for_again_not_fatal():
+    """A gateway serving page 2 again when page 3 was asked for: the walk re-asks, loses and repeats nothing."""
+    pages = {"": ([{"id": "1"}], "t1"), "t1": ([{"id": "2"}], "t2"), "t2": ([{"id": "3"}], "")}
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        token = request.url.params.get("page_token", "")
+        asked.append(token)
+        if token == "t2" and asked.count("t2") == 1:
+            token = "t1"  # the replay: page 2's answer, next_page_token "t2" included
+        items, next_token = pages[token]
+        return _envelope({"orders": items, "next_page_token": next_token})
+
+    api = _tiktok(handler)
+    got = list(api.paginate("POST", "/order/202309/orders/search", {"page_size": 1}, {}, "orders"))
+    assert got == [[{"id": "1"}], [{"id": "2"}], [{"id": "3"}]]
+    assert asked == ["", "t1", "t2", "t2"]
+    assert api.stats.by_kind.get("replayed_page") == 1
+
+
+@pytest.mark.parametrize("skew", [900, -600])
+def test_a_skewed_tiktok_clock_is_learned_from_date_and_even_writes_go_through(skew):
+    """TikTok checks the signed timestamp against its clock: the client adopts the offset its Date shows."""
+    import time
+    from email.utils import formatdate
+
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        ts = int(request.url.params["timestamp"])
+        sent.append(ts)
+        server_now = time.time() + skew
+        date = formatdate(server_now, usegmt=True)
+        if not server_now - 300 <= ts <= server_now + 30:
+            return _envelope(None, code=36009004, message="Invalid timestamp", date=date)
+        return _envelope({"ok": True}, date=date)
+
+    api = _tiktok(handler)
+    assert api.call("GET", "/order/202309/orders").data == {"ok": True}
+    assert abs(api.clock_offset - skew) <= 2
+    # a write: the rejection certainly applied nothing, so it is retried rather than "outcome unknown"
+    assert api.call("POST", "/product/202309/products/1/inventory/update", body={}, repeatable=False).data
+    assert len(sent) == 3
