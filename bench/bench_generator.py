@@ -176,7 +176,7 @@ def serve(scenario: Path, max_pages: int) -> dict[str, Any]:
             "rss_after_load_mb": round(_proc_mb(proc.pid, "VmRSS")),
         }
         conn = info["connections"][0]
-        row.update(_tiktok_rate(base, conn, max_pages))
+        row.update(_tiktok_rate(info["tiktok_base_url"], conn, max_pages))
         row.update(_shopify_bulk_rate(base, conn))
         t1 = time.perf_counter()
         mutated = httpx.post(f"{base}/_sandbox/mutate", json={"fraction": 0.01, "seed": 1}, timeout=1200).json()

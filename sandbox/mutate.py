@@ -80,9 +80,14 @@ def mutate(
     return out
 
 
-def _statuses(orders: Sequence[Record]) -> list[str | None]:
-    rows = orders.slim_rows() if is_disk(orders) else orders  # type: ignore[attr-defined]
-    return [r.get("status") for r in rows]
+def _rows(orders: Sequence[Record]) -> Sequence[Any]:
+    """Something with ``get("id")`` and ``get("status")`` per order: slim rows on disk, else the records."""
+    return orders.slim_rows() if is_disk(orders) else orders  # type: ignore[attr-defined]
+
+
+def _fetch(records: Sequence[Record], pos: int) -> Record:
+    """The record to edit in place: pinned in a disk store's write cache (it is edited after the fetch)."""
+    return records.get(pos, pin=True) if is_disk(records) else records[pos]  # type: ignore[attr-defined]
 
 
 def _mirrors(shopify_orders: Sequence[Record], wanted: set[str]) -> dict[str, int]:
@@ -107,7 +112,8 @@ def _mutate_connection(
     rng = random.Random(f"{seed}:{conn.id}:mutate")
     orders = conn.tiktok_shop.setdefault("orders", [])
     shopify_orders = conn.shopify.setdefault("orders", [])
-    statuses = _statuses(orders)
+    rows = _rows(orders)
+    statuses = [r.get("status") for r in rows]
     moving = [pos for pos, status in enumerate(statuses) if status in STEPS and status != "COMPLETED"]
     completed = [pos for pos, status in enumerate(statuses) if status == "COMPLETED"]
     k = min(len(moving) + len(completed), max(1, round(fraction * len(orders))))
@@ -115,17 +121,17 @@ def _mutate_connection(
     k_done = min(len(completed), max(round(k * RETURN_SHARE), k - len(moving)))
     k_moving = k - k_done
     chosen = sorted(rng.sample(moving, k_moving) + rng.sample(completed, k_done))
-    picked = [orders[pos] for pos in chosen]
-    mirrors = _mirrors(shopify_orders, {str(o["id"]) for o in picked})
+    mirrors = _mirrors(shopify_orders, {str(rows[pos].get("id")) for pos in chosen})
     changes: Counter[str] = Counter()
     changed_shopify: list[Record] = []
     ts = unix(stamp)
-    for order in picked:
+    for pos in chosen:  # one order (and its mirror) at a time: a disk store holds only what is edited
+        order = _fetch(orders, pos)
         step = STEPS[order["status"]]
         if step == "tracking_added" and order["status"] == "AWAITING_SHIPMENT" and rng.random() < CANCEL_SHARE:
             step = "cancelled"
         mirror_pos = mirrors.get(str(order["id"]))
-        mirror = shopify_orders[mirror_pos] if mirror_pos is not None else None
+        mirror = _fetch(shopify_orders, mirror_pos) if mirror_pos is not None else None
         if step == "tracking_added" and order.get("fulfillment_type") == "FULFILLMENT_BY_TIKTOK":
             mirror = None  # TikTok ships FBT orders; the merchant's Shopify store does not fulfil them
         _STEP_FUNCS[step](state, conn, order, mirror, rng, ts, stamp)

@@ -31,8 +31,10 @@ import orjson
 
 Record = dict[str, Any]
 
-#: decoded records kept (and so editable in place) at once per entity
-DEFAULT_CACHE = 50_000
+#: decoded records kept per entity for page reads (a TikTok order decodes to ~10 KB of dicts)
+DEFAULT_CACHE = 10_000
+#: records fetched by id (the emulators' write path) are kept longer: edits happen after the lookup
+DEFAULT_PINNED = 100_000
 
 
 class DiskRecords(Sequence):
@@ -53,13 +55,16 @@ class DiskRecords(Sequence):
         self._slim_of = slim
         self._prepare = prepare
         self.id_field = id_field
-        self._cache_size = cache_size or int(os.environ.get("SANDBOX_STORE_CACHE") or DEFAULT_CACHE)
+        override = int(os.environ.get("SANDBOX_STORE_CACHE") or 0)
+        self._cache_size = cache_size or override or DEFAULT_CACHE
+        self._pinned_size = cache_size or override or DEFAULT_PINNED
         self._offsets = array("q")
         self._lengths = array("l")
         self._lines = array("l")  # line number in the scenario file (0 for overlay versions)
         self._slims: list[Any] = []
         self._ids: dict[str, int] = {}
         self._cache: OrderedDict[int, tuple[Record, int]] = OrderedDict()
+        self._pinned: OrderedDict[int, tuple[Record, int]] = OrderedDict()
         self._lock = threading.RLock()
         self._base_fd = os.open(self.path, os.O_RDONLY)
         self._overlay_dir = overlay_dir
@@ -133,11 +138,12 @@ class DiskRecords(Sequence):
         self._overlay_size += len(body)
 
     def _evict(self) -> None:
-        while len(self._cache) > self._cache_size:
-            pos, (rec, fp) = self._cache.popitem(last=False)
-            if self._fingerprint(rec) != fp:
-                self._write_overlay(pos, rec)
-                self._slims[pos] = self._slim_of(rec)
+        for cache, size in ((self._cache, self._cache_size), (self._pinned, self._pinned_size)):
+            while len(cache) > size:
+                pos, (rec, fp) = cache.popitem(last=False)
+                if self._fingerprint(rec) != fp:
+                    self._write_overlay(pos, rec)
+                    self._slims[pos] = self._slim_of(rec)
 
     # ----------------------------------------------------------------- Sequence
 
@@ -159,15 +165,28 @@ class DiskRecords(Sequence):
             raise IndexError(index)
         return self.get(index)
 
-    def get(self, pos: int) -> Record:
-        """The record at ``pos``; the same dict on every call while it stays cached."""
+    def get(self, pos: int, pin: bool = False) -> Record:
+        """The record at ``pos``; the same dict on every call while it stays cached.
+
+        ``pin`` (lookups by id, the write path) keeps it in the larger cache, so an edit made
+        after the lookup is not lost to page reads churning the small one.
+        """
         with self._lock:
+            hit = self._pinned.get(pos)
+            if hit is not None:
+                self._pinned.move_to_end(pos)
+                return hit[0]
             hit = self._cache.get(pos)
             if hit is not None:
-                self._cache.move_to_end(pos)
+                if pin:
+                    del self._cache[pos]
+                    self._pinned[pos] = hit
+                    self._evict()
+                else:
+                    self._cache.move_to_end(pos)
                 return hit[0]
             rec = self._decode(pos)
-            self._cache[pos] = (rec, self._fingerprint(rec))
+            (self._pinned if pin else self._cache)[pos] = (rec, self._fingerprint(rec))
             self._evict()
             return rec
 
@@ -175,7 +194,7 @@ class DiskRecords(Sequence):
         """Every record in order: cached ones as they are, others decoded without caching (read-only)."""
         for pos in range(len(self)):
             with self._lock:
-                hit = self._cache.get(pos)
+                hit = self._pinned.get(pos) or self._cache.get(pos)
             yield hit[0] if hit is not None else self._decode(pos)
 
     def append(self, rec: Record) -> None:
@@ -188,7 +207,7 @@ class DiskRecords(Sequence):
             self._write_overlay(pos, rec)
             self._slims[pos] = self._slim_of(rec)
             self._ids[str(rec[self.id_field])] = pos
-            self._cache[pos] = (rec, self._fingerprint(rec))
+            self._pinned[pos] = (rec, self._fingerprint(rec))
             self._evict()
 
     # ----------------------------------------------------------------- indexes
@@ -196,8 +215,9 @@ class DiskRecords(Sequence):
     def slim_rows(self) -> list[Any]:
         """The slim row of every record, by position, refreshed from the records cached (maybe edited)."""
         with self._lock:
-            for pos, (rec, _) in self._cache.items():
-                self._slims[pos] = self._slim_of(rec)
+            for cache in (self._cache, self._pinned):
+                for pos, (rec, _) in cache.items():
+                    self._slims[pos] = self._slim_of(rec)
             return self._slims
 
     def position(self, ident: str) -> int | None:
@@ -249,7 +269,7 @@ class IdMap(Mapping):
         pos = self.store.position(key)
         if pos is None:
             raise KeyError(key)
-        return self.store.get(pos)
+        return self.store.get(pos, pin=True)
 
     def __contains__(self, key: object) -> bool:
         return self.store.position(str(key)) is not None

@@ -737,7 +737,7 @@ class _DiskChildren(Mapping):
         if i is None:
             return None
         ch: dict[str, dict[str, Any]] = {t: {} for t in self.TYPES}
-        ShopStore._index_order_children(None, self.orders.get(i), ch)  # type: ignore[arg-type]
+        ShopStore._index_order_children(None, self.orders.get(i, pin=True), ch)  # type: ignore[arg-type]
         return ch[type_name].get(ident)
 
     def __getitem__(self, type_name: str) -> _ChildIndex:

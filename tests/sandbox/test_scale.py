@@ -110,6 +110,13 @@ def test_disk_records_keep_edits_through_eviction_and_refresh_slim_rows(tmp_path
     assert again is not first and again["status"] == "CANCELLED" and again["update_time"] == 99
     assert store.slim_rows()[3]["status"] == "CANCELLED"
     assert path.read_text() == "".join(json.dumps(r) + "\n" for r in rows), "the scenario file is never written"
+    pinned = store.id_map()["1"]  # the write path: looked up by id, edited later
+    for i in range(4, 10):  # page reads churn the small cache...
+        store[i]
+    pinned["status"] = "ON_HOLD"  # ...but an id lookup is pinned, so this edit still lands
+    for i in range(10):
+        store.get(i, pin=True)  # now churn the pinned cache too: the edit is written back
+    assert store[1]["status"] == "ON_HOLD" and store.slim_rows()[1]["status"] == "ON_HOLD"
     store.append({"id": "new", "status": "ON_HOLD", "create_time": 1, "update_time": 1, "line_items": []})
     assert store.id_map()["new"]["status"] == "ON_HOLD" and len(store) == 11
     assert [r["id"] for r in store][-2:] == ["9", "new"]
