@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from shoptok.settings import WarehouseEngine, load_warehouse_engine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _QMARK = re.compile(r"\?")
 
@@ -106,6 +107,8 @@ def fetch_frame(con: Any, sql: str) -> pd.DataFrame:
     DuckDB goes through Arrow (``.df()`` would turn DECIMAL into float64); psycopg2 already returns
     ``numeric`` as ``Decimal`` and arrays as lists.
     """
+    import pandas as pd
+
     if isinstance(con, PgConnection):
         con.execute(sql)
         names = [d[0] for d in con.description]
