@@ -51,7 +51,13 @@ def dbt_vars() -> str:
 
 
 def fresh_copy(source: Path, dest: Path) -> Path:
-    """A copy of the warehouse without any model: the state a first full build starts from."""
+    """A copy of the warehouse without any model: the state a first full build starts from.
+
+    Every copy is named ``warehouse.duckdb`` (in its own folder): DuckDB names the catalog after
+    the file, and the compiled SQL names it, so the raw run must use the same file name.
+    """
+    dest = dest / "warehouse.duckdb"
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.unlink(missing_ok=True)
     shutil.copy(source, dest)
     con = duckdb.connect(str(dest))
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
 
     # compile on a model-free copy, so incremental models compile to their full-build SQL
-    compile_wh = fresh_copy(source, work / "compile.duckdb")
+    compile_wh = fresh_copy(source, work / "compile")
     cmd, env = dbt_cmd(["compile"], compile_wh, work / "target_compile")
     compiled = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if compiled.returncode != 0:
@@ -185,10 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     models, tests = compiled_nodes(work / "target_compile")
 
-    raw = run_raw(fresh_copy(source, work / "raw.duckdb"), models, tests)
+    raw = run_raw(fresh_copy(source, work / "raw"), models, tests)
     measured: dict[str, Any] = {}
     for verb in ("run", "build"):
-        wh = fresh_copy(source, work / f"{verb}.duckdb")
+        wh = fresh_copy(source, work / verb)
         cmd, env = dbt_cmd([verb], wh, work / f"target_{verb}")
         stage = run_stage(cmd, env=env, cwd=PROJECT, log_path=work / f"dbt_{verb}.log")
         if stage.returncode != 0:
