@@ -58,10 +58,10 @@ def pg_merchant(pg_cluster: PgCluster, tmp_path_factory) -> PgMerchant:
     from orchestration.defs.writeback.plan import read_plan
     from sandbox.generator import GeneratorParams, generate
     from sandbox.server import SandboxServer
-    from shoptok.connections import connection_from_entry
     from shoptok.settings import load_warehouse_engine
     from shoptok.transform import run_dbt
     from shoptok.warehouse import connect_read_only
+    from tests.writeback.support import connections_for
 
     root = tmp_path_factory.mktemp("pg_merchant")
     unused = Path(root / "never-created.duckdb")
@@ -74,12 +74,7 @@ def pg_merchant(pg_cluster: PgCluster, tmp_path_factory) -> PgMerchant:
         assert load_warehouse_engine().is_postgres
         started = time.monotonic()
         with SandboxServer(state) as srv:
-            conns = [
-                connection_from_entry(
-                    c.manifest, shopify_base_url=srv.shopify_base(c.shop_domain), tiktok_base_url=srv.tiktok_base
-                )
-                for c in state.connections
-            ]
+            conns = connections_for(srv)
             run_extract(conns, warehouse=unused, pipelines_dir=root / "dlt")
         timings["extract"] = time.monotonic() - started
 
