@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
@@ -196,6 +197,9 @@ class StageRun:
     load_after: list[float]
     output_tail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: user + system CPU seconds of the stage's process tree (children reaped by their parents
+    #: included): on a shared machine, wall time grows with the load and CPU time does not
+    cpu_s: float | None = None
 
     @property
     def peak_rss_mib(self) -> float:
@@ -217,6 +221,8 @@ def run_stage(
 ) -> StageRun:
     """Run ``cmd``, measuring wall time and the peak RSS of its process tree; output goes to ``log_path``."""
     load_before = load_average()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = usage.ru_utime + usage.ru_stime
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
     try:
         started = time.perf_counter()
@@ -228,6 +234,8 @@ def run_stage(
                 proc.kill()
                 rc = proc.wait()
         wall = time.perf_counter() - started
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = usage.ru_utime + usage.ru_stime - cpu_before
     finally:
         if log_path:
             log.close()
@@ -244,4 +252,5 @@ def run_stage(
         load_before=load_before,
         load_after=load_average(),
         output_tail=tail,
+        cpu_s=round(cpu, 2),
     )

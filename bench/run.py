@@ -173,6 +173,7 @@ def _row(tier: str, n: int, stage: str, run: StageRun | None, **fields: Any) -> 
     if run is not None:
         row.update(
             wall_s=run.wall_s,
+            cpu_s=run.cpu_s,
             peak_rss_mib=run.peak_rss_mib,
             returncode=run.returncode,
             command=run.command,
@@ -290,6 +291,7 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
             "pipeline",
             None,
             wall_s=wall,
+            cpu_s=round(sum(r.cpu_s or 0 for _, r in done), 2),
             peak_rss_mib=round(peak / 2**20, 1),
             ok=all(r.returncode == 0 for _, r in done),
             stages=[s for s, _ in done],
