@@ -42,6 +42,17 @@ def _peak_child_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (the machine is shared: wall time is not the cost)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _proc_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -55,9 +66,11 @@ def generate(per_channel: int, out: Path, jobs: int) -> dict[str, Any]:
     cmd += ["--tiktok-orders-per-connection", str(per_conn), "--web-orders-per-connection", str(per_conn // 25)]
     cmd += ["--products", str(max(120, per_conn // 100)), "--jobs", str(jobs)]
     before = _peak_child_rss_mb()
+    cpu0 = _children_cpu_s()
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
+    cpu = _children_cpu_s() - cpu0
     peak = _peak_child_rss_mb()
     counts = {"tiktok": 0, "shopify": 0}
     for conn in json.loads((out / "manifest.json").read_text())["connections"]:
@@ -70,6 +83,7 @@ def generate(per_channel: int, out: Path, jobs: int) -> dict[str, Any]:
         "tiktok_orders": counts["tiktok"],
         "shopify_orders": counts["shopify"],
         "generate_s": round(wall, 1),
+        "generate_cpu_s": round(cpu, 1),
         # RUSAGE_CHILDREN keeps the largest child: only meaningful when this child is the largest so far
         "generate_peak_rss_mb": round(peak) if peak > before else None,
         "scenario_mb": round(size / 1e6),
@@ -173,14 +187,26 @@ def serve(scenario: Path, max_pages: int) -> dict[str, Any]:
         row: dict[str, Any] = {
             "serve_command": " ".join(["python", *cmd[1:8]]),
             "load_s": round(load_s, 1),
+            "load_cpu_s": round(_cpu_s(proc.pid), 1),
             "rss_after_load_mb": round(_proc_mb(proc.pid, "VmRSS")),
         }
         conn = info["connections"][0]
+        cpu = _cpu_s(proc.pid)
         row.update(_tiktok_rate(info["tiktok_base_url"], conn, max_pages))
+        row["tiktok_server_cpu_ms_per_page"] = round(
+            1000 * (_cpu_s(proc.pid) - cpu) / max(1, row["tiktok_pages"] + 1), 1
+        )
+        cpu = _cpu_s(proc.pid)
         row.update(_shopify_bulk_rate(base, conn))
+        row["shopify_bulk_server_cpu_s"] = round(_cpu_s(proc.pid) - cpu, 1)
+        row["shopify_bulk_server_cpu_ms_per_order"] = round(
+            1000 * row["shopify_bulk_server_cpu_s"] / max(1, row["shopify_bulk_orders"]), 2
+        )
         t1 = time.perf_counter()
+        cpu = _cpu_s(proc.pid)
         mutated = httpx.post(f"{base}/_sandbox/mutate", json={"fraction": 0.01, "seed": 1}, timeout=1200).json()
         row["mutate_1pct_s"] = round(time.perf_counter() - t1, 1)
+        row["mutate_1pct_cpu_s"] = round(_cpu_s(proc.pid) - cpu, 1)
         row["mutated_tiktok_orders"] = sum(c["tiktok_orders_changed"] for c in mutated["connections"].values())
         row["mutated_shopify_orders"] = sum(c["shopify_orders_changed"] for c in mutated["connections"].values())
         row["serve_peak_rss_mb"] = round(_proc_mb(proc.pid, "VmHWM"))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -376,47 +377,15 @@ def flatten(
     fragments: dict[str, FragmentDefinitionNode],
     data: Record,
 ) -> tuple[list[str], int]:
-    """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``."""
-    lines: list[str] = []
-    roots = flatten_into(schema, operation, fragments, data, lines.append)
-    return lines, roots
-
-
-def flatten_into(
-    schema: GraphQLSchema,
-    operation: OperationDefinitionNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    data: Record,
-    write: Callable[[str], Any],
-    plans: dict[Any, Any] | None = None,
-) -> int:
     """Shopify's JSONL: one line per node, nested connection nodes as lines with ``__parentId``.
 
-    What to keep of each (type, selection) is worked out once into a plan (``plans`` carries
-    them across the windows of one bulk run).
+    The plain, uncompiled walk: the definition ``flatten_into`` (what bulk runs use) must match.
     """
     sel = _Selections(schema, fragments)
     root = schema.query_type
     assert root is not None
-    plans = {} if plans is None else plans
+    lines: list[str] = []
     roots = 0
-
-    def plan_of(typ: GraphQLNamedType, sel_sets: list[SelectionSetNode]) -> list[tuple[Any, ...]]:
-        key = (typ.name, tuple(map(id, sel_sets)))
-        hit = plans.get(key)
-        if hit is not None:
-            return hit[0]
-        entries: list[tuple[Any, ...]] = []
-        for out_key, fnodes in sel.collect(sel_sets, typ).items():
-            ftype = sel.field_type(typ, fnodes[0].name.value)
-            if ftype is None or is_leaf_type(ftype):
-                entries.append((out_key, "leaf", None, None, None))
-            elif is_connection(ftype):
-                entries.append((out_key, "conn", ftype, fnodes, None))
-            else:
-                entries.append((out_key, "obj", ftype, [n.selection_set for n in fnodes if n.selection_set], None))
-        plans[key] = (entries, sel_sets)
-        return entries
 
     def strip(
         value: Any, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, owner: str | None, kids: list[Any]
@@ -427,16 +396,18 @@ def flatten_into(
             return [strip(v, sel_sets, typ, owner, kids) for v in value]
         out: Record = {}
         owner = value.get("id") or owner
-        for key, kind, ftype, extra, _ in plan_of(typ, sel_sets):
+        for key, fnodes in sel.collect(sel_sets, typ).items():
             if key not in value:
                 continue
-            if kind == "leaf":
+            ftype = sel.field_type(typ, fnodes[0].name.value)
+            if ftype is None or is_leaf_type(ftype):
                 out[key] = value[key]
-            elif kind == "conn":
-                node_sets, node_type, nodes = sel.connection_nodes(ftype, extra, value[key] or {})
+            elif is_connection(ftype):
+                node_sets, node_type, nodes = sel.connection_nodes(ftype, fnodes, value[key] or {})  # type: ignore[arg-type]
                 kids.extend((n, node_sets, node_type, owner) for n in nodes if n is not None)
             else:
-                out[key] = strip(value[key], extra, ftype, owner, kids)
+                subs = [n.selection_set for n in fnodes if n.selection_set]
+                out[key] = strip(value[key], subs, ftype, owner, kids)
         return out
 
     def emit(node: Record, sel_sets: list[SelectionSetNode], typ: GraphQLNamedType, parent: str | None) -> None:
@@ -444,7 +415,7 @@ def flatten_into(
         line = strip(node, sel_sets, typ, node.get("id"), kids)
         if parent is not None:
             line["__parentId"] = parent
-        write(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+        lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
         for child, child_sets, child_type, owner in kids:
             emit(child, child_sets, child_type, owner)
 
@@ -455,6 +426,123 @@ def flatten_into(
             if node is not None:
                 roots += 1
                 emit(node, node_sets, node_type, None)
+    return lines, roots
+
+
+def _dumps(line: Record) -> str:
+    """``json.dumps(line, separators=(",", ":"), ensure_ascii=False)``, through orjson when it can."""
+    try:
+        return orjson.dumps(line).decode()
+    except TypeError:  # an int beyond 64 bits: the standard library's exact form
+        return json.dumps(line, separators=(",", ":"), ensure_ascii=False)
+
+
+class _FlatPlan:
+    """What ``flatten`` keeps of one (type, selection), worked out once: (key, kind, child) entries.
+
+    kind 0 copies a leaf, 1 turns a connection into child lines (child: where its nodes are and
+    the nodes' plan), 2 strips a nested object or list inline (child: its plan).
+    """
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, int, Any]] = []
+
+
+def flatten_into(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    data: Record,
+    write: Callable[[str], Any],
+    plans: dict[Any, Any] | None = None,
+) -> int:
+    """``flatten`` with its walk compiled per (type, selection); ``plans`` carries them across windows."""
+    sel = _Selections(schema, fragments)
+    root = schema.query_type
+    assert root is not None
+    plans = {} if plans is None else plans
+
+    def plan_of(typ: GraphQLNamedType, sel_sets: list[SelectionSetNode]) -> _FlatPlan:
+        key = (typ.name, tuple(map(id, sel_sets)))
+        hit = plans.get(key)
+        if hit is not None:
+            return hit[0]
+        plan = _FlatPlan()
+        plans[key] = (plan, sel_sets)  # registered before children: recursive types terminate
+        for out_key, fnodes in sel.collect(sel_sets, typ).items():
+            ftype = sel.field_type(typ, fnodes[0].name.value)
+            if ftype is None or is_leaf_type(ftype):
+                plan.entries.append((out_key, 0, None))
+            elif is_connection(ftype):
+                plan.entries.append((out_key, 1, connection_plan(ftype, fnodes)))  # type: ignore[arg-type]
+            else:
+                subs = [n.selection_set for n in fnodes if n.selection_set]
+                plan.entries.append((out_key, 2, plan_of(ftype, subs)))
+        return plan
+
+    def connection_plan(conn_type: GraphQLObjectType, fnodes: list[FieldNode]) -> tuple[list[Any], _FlatPlan]:
+        """Where a connection's node data is (in ``connection_nodes``' order) and the nodes' plan."""
+        node_sets, node_type, _ = sel.connection_nodes(conn_type, fnodes, None)
+        edge_type = get_named_type(conn_type.fields["edges"].type)
+        subs = [n.selection_set for n in fnodes if n.selection_set]
+        sources: list[Any] = []
+        for key, nodes in sel.collect(subs, conn_type).items():
+            name = nodes[0].name.value
+            if name == "nodes":
+                sources.append((key, None))
+            elif name == "edges":
+                inner = [n.selection_set for n in nodes if n.selection_set]
+                for ekey, enodes in sel.collect(inner, edge_type).items():
+                    if enodes[0].name.value == "node":
+                        sources.append((key, ekey))
+        return sources, plan_of(node_type, node_sets)
+
+    def nodes_of(sources: list[Any], value: Record) -> list[Any]:
+        for key, ekey in sources:
+            rows = value.get(key) or []
+            found = list(rows) if ekey is None else [e.get(ekey) for e in rows if e]
+            if found:
+                return found
+        return []
+
+    def strip(value: Any, plan: _FlatPlan, owner: str | None, kids: list[Any]) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [strip(v, plan, owner, kids) for v in value]
+        out: Record = {}
+        owner = value.get("id") or owner
+        for key, kind, child in plan.entries:
+            if key not in value:
+                continue
+            if kind == 0:
+                out[key] = value[key]
+            elif kind == 1:
+                sources, node_plan = child
+                kids.extend((n, node_plan, owner) for n in nodes_of(sources, value[key] or {}) if n is not None)
+            else:
+                out[key] = strip(value[key], child, owner, kids)
+        return out
+
+    def emit(node: Record, plan: _FlatPlan, parent: str | None) -> None:
+        kids: list[Any] = []
+        line = strip(node, plan, node.get("id"), kids)
+        if parent is not None:
+            line["__parentId"] = parent
+        write(_dumps(line))
+        for child, child_plan, owner in kids:
+            emit(child, child_plan, owner)
+
+    roots = 0
+    for key, fnodes in sel.collect([operation.selection_set], root).items():
+        ftype = sel.field_type(root, fnodes[0].name.value)
+        sources, node_plan = connection_plan(ftype, fnodes)  # type: ignore[arg-type]
+        for node in nodes_of(sources, data.get(key) or {}):
+            if node is not None:
+                roots += 1
+                emit(node, node_plan, None)
     return roots
 
 

@@ -275,6 +275,40 @@ def test_disk_store_serves_exactly_what_the_in_memory_lists_serve(scenario: Path
     assert after["memory"]["tiktok_all"] != before["memory"]["tiktok_all"], "the mutation changed nothing?"
 
 
+def test_compiled_flattening_writes_what_the_plain_walk_writes() -> None:
+    """Bulk runs use the compiled ``flatten_into``; ``flatten`` is the plain definition it must match."""
+    from graphql import OperationDefinitionNode, execute_sync, parse
+
+    from extract.shopify import queries
+    from sandbox.context import SandboxContext
+    from sandbox.shopify.app import ShopifyEmulator
+    from sandbox.shopify.bulk import flatten, flatten_into
+    from sandbox.shopify.resolvers import RequestContext
+
+    state, _ = generate(_params(orders=200, web=60))
+    sandbox_ctx = SandboxContext(state=state)
+    emulator = ShopifyEmulator(sandbox_ctx)
+    conn = state.connection("us")
+    extra = "{ products { edges { node { id title variants { edges { node { id sku } } } } } } }"
+    docs = [queries.bulk_query(part, None) for part in queries.bulk_parts(queries.ORDERS)] + [extra]
+    for text in docs:
+        document = parse(text)
+        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        rctx = RequestContext(
+            sandbox=sandbox_ctx,
+            conn=conn,
+            store=emulator.store(conn),
+            bulk_manager=emulator.bulk,
+            base_url="x",
+            bulk=True,
+        )
+        data = execute_sync(emulator.schema, document, context_value=rctx).data
+        plain, roots = flatten(emulator.schema, operation, {}, data)
+        compiled: list[str] = []
+        assert flatten_into(emulator.schema, operation, {}, data, compiled.append) == roots > 0
+        assert compiled == plain and len(plain) > roots
+
+
 def test_bulk_direct_executor_matches_graphql_core_on_the_extractors_queries(scenario: Path) -> None:
     """The bulk fast path is trusted only where it renders what graphql-core renders: check both ways."""
     from extract.shopify import queries
