@@ -335,6 +335,26 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def markdown(path: Path, since: str | None = None) -> str:
+    """The results file as a Markdown table (docs/benchmarks.md), newest run of each tier × stage last."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("bench") == "scale" and (since is None or r["at"] >= since)]
+    out = [
+        "| tier | stage | TikTok / Shopify orders | wall s | CPU s | peak RSS MiB | orders/s | raw rows | ok "
+        "| load avg before → after | at | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        load = f"{(r.get('load_before') or ['?'])[0]} → {(r.get('load_after') or ['?'])[0]}"
+        orders = f"{r.get('tiktok_orders', 0):,} / {r.get('shopify_orders', 0):,}"
+        out.append(
+            f"| {r['tier']} | {r['stage']} | {orders} | {r.get('wall_s', '')} | {r.get('cpu_s') or ''} "
+            f"| {r.get('peak_rss_mib', '')} | {r.get('orders_per_s') or ''} | {r.get('raw_rows') or ''} "
+            f"| {'yes' if r.get('ok') else 'no'} | {load} | {r['at'][11:16]} | {r['machine'].get('git_commit')} |"
+        )
+    return "\n".join(out)
+
+
 def _call_main(script: str, argv: list[str]) -> int | None:
     """Run ``bench/<script>.py``'s ``main(argv)`` if the script exists (None when it does not)."""
     path = Path(__file__).resolve().parent / f"{script}.py"
@@ -378,6 +398,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--extract-workers", type=int, default=2, help="`shoptok extract --workers`: sources extracted at once"
     )
     ap.add_argument("--stage-timeout", type=float, default=3 * 3600, help="seconds before a stage is killed")
+    ap.add_argument(
+        "--markdown",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="SINCE",
+        help="print the results file as a Markdown table (rows at or after the ISO time SINCE) and exit",
+    )
     ap.add_argument("--note", default="", help="free text stored with every result row of this run")
     ap.add_argument("--skip-incremental", action="store_true", help="do not run bench/bench_incremental.py")
     ap.add_argument("--skip-overhead", action="store_true", help="do not run bench/bench_dbt_overhead.py")
@@ -388,6 +416,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.markdown is not None:
+        print(markdown(args.out, args.markdown or None))
+        return 0
     global NOTE
     NOTE = args.note
     mach = machine()
