@@ -110,7 +110,9 @@ class GeneratorParams:
 
 
 def money(value: Decimal | float | int | str) -> Decimal:
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    # a Decimal goes straight to quantize (Decimal(str(d)) is d again, sign of zero included)
+    exact = value if type(value) is Decimal else Decimal(str(value))
+    return exact.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def m(value: Decimal) -> str:
