@@ -98,12 +98,12 @@ def run_source(
 
 def _reset_source_state(pipeline: dlt.Pipeline, source: Any) -> None:
     """Forget this connection's cursors (not its rows: the tables are shared with other connections)."""
-    from dlt.pipeline.helpers import drop
+    from dlt.pipeline.helpers import pipeline_drop
 
     try:
         pipeline.sync_destination()
     except Exception:  # noqa: BLE001 - a first run has nothing to sync
         return
     resources = list(source.resources.keys())
-    if resources:
-        drop(pipeline, resources=resources, state_only=True)
+    if resources and pipeline.default_schema_name:
+        pipeline_drop(pipeline, resources=resources, state_only=True)()
