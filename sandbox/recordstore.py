@@ -357,6 +357,37 @@ class TransactionSlim(Slim):
         self.order_create_time = txn.get("order_create_time")
 
 
+class ReturnSlim(Slim):
+    """What ``returns/search`` filters and sorts on."""
+
+    __slots__ = (
+        "return_id",
+        "order_id",
+        "buyer_user_id",
+        "return_type",
+        "return_status",
+        "arbitration_status",
+        "create_time",
+        "update_time",
+    )
+
+    def __init__(self, rec: Record) -> None:
+        for name in self.__slots__:
+            value = rec.get(name)
+            setattr(self, name, _intern(value) if name in ("return_type", "return_status") else value)
+
+
+class CancellationSlim(Slim):
+    """What ``cancellations/search`` filters and sorts on."""
+
+    __slots__ = ("cancel_id", "order_id", "cancel_status", "cancel_type", "create_time", "update_time")
+
+    def __init__(self, rec: Record) -> None:
+        for name in self.__slots__:
+            value = rec.get(name)
+            setattr(self, name, _intern(value) if name in ("cancel_status", "cancel_type") else value)
+
+
 class ShopifyOrderSlim(Slim):
     """Every field the Shopify order search and sort keys read; nested ones rebuilt on access."""
 
@@ -443,5 +474,7 @@ def shopify_order_slim(order: Record) -> Slim:
 SLIM = {
     ("tiktok_shop", "orders"): tiktok_order_slim,
     ("tiktok_shop", "statement_transactions"): tiktok_transaction_slim,
+    ("tiktok_shop", "returns"): ReturnSlim,
+    ("tiktok_shop", "cancellations"): CancellationSlim,
     ("shopify", "orders"): shopify_order_slim,
 }

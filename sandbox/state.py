@@ -247,7 +247,7 @@ def _apply_defaults(platform: str, entity: str, rec: dict[str, Any], as_of: date
 
 
 #: ``store="auto"`` keeps an entity on disk when its file is at least this big
-DISK_STORE_MIN_BYTES = 256 * 1024 * 1024
+DISK_STORE_MIN_BYTES = 32 * 1024 * 1024
 
 
 def _use_disk(store: str, path: Path) -> bool:
@@ -270,9 +270,10 @@ def _preparer(path: Path, platform: str, entity: str, key: str, as_of: datetime)
 def load_state(scenario_dir: Path, store: str | None = None) -> MerchantState:
     """Load a scenario directory; a malformed file raises ScenarioError naming file, line, field.
 
-    ``store`` decides where the big entities (orders on both platforms, TikTok statement
-    transactions) live: ``memory`` (dicts), ``disk`` (``sandbox.recordstore.DiskRecords``: the
-    file stays the record body, memory holds indexes) or ``auto`` (disk for files of 256 MB+).
+    ``store`` decides where the big entities (orders on both platforms; TikTok statement
+    transactions, returns and cancellations) live: ``memory`` (dicts), ``disk``
+    (``sandbox.recordstore.DiskRecords``: the file stays the record body, memory holds indexes)
+    or ``auto`` (disk for files of 32 MB or more).
     The default comes from ``SANDBOX_STORE`` (else ``memory``), so a whole test suite can be run
     against either store.
     """

@@ -236,7 +236,18 @@ def _answers(c: Client) -> dict[str, Any]:
         for s in p["skus"]
     ]
     stock = c.tiktok("/product/202309/inventory/search", {}, {"sku_ids": skus[:20]}, "POST")
+    returns = c.tiktok(
+        "/return_refund/202309/returns/search", {"page_size": 50, "sort_field": "update_time"}, {}, "POST"
+    )
+    cancels = c.tiktok(
+        "/return_refund/202309/cancellations/search",
+        {"page_size": 50, "sort_order": "ASC"},
+        {"cancel_status": ["CANCELLATION_REQUEST_COMPLETE"]},
+        "POST",
+    )
     return {
+        "returns": returns,
+        "cancellations": cancels,
         "tiktok_all": c.tiktok_orders({}),
         "tiktok_awaiting": some,
         "tiktok_window": c.tiktok_orders({"update_time_ge": 1790000000, "warehouse_ids": [some[0]["warehouse_id"]]}),
@@ -258,9 +269,9 @@ def test_disk_store_serves_exactly_what_the_in_memory_lists_serve(scenario: Path
             state = load_state(scenario, store=store)
         finally:
             del os.environ["SANDBOX_STORE_CACHE"]
-        kinds = {
-            type(state.connection("us").shopify["orders"]).__name__,
-            type(state.connection("us").tiktok_shop["orders"]).__name__,
+        us = state.connection("us")
+        kinds = {type(us.shopify["orders"]).__name__} | {
+            type(us.tiktok_shop[e]).__name__ for e in ("orders", "statement_transactions", "returns", "cancellations")
         }
         assert kinds == ({"DiskRecords"} if store == "disk" else {"list"})
         with _serve(state) as srv:
@@ -339,8 +350,9 @@ def test_auto_store_switches_on_file_size(scenario: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(sandbox.state, "DISK_STORE_MIN_BYTES", 1)
     conn = load_state(scenario, store="auto").connection("us")
     assert isinstance(conn.shopify["orders"], DiskRecords)
-    assert isinstance(conn.tiktok_shop["statement_transactions"], DiskRecords)
-    assert isinstance(conn.tiktok_shop["returns"], list)
+    for entity in ("orders", "statement_transactions", "returns", "cancellations"):
+        assert isinstance(conn.tiktok_shop[entity], DiskRecords), entity
+    assert isinstance(conn.tiktok_shop["products"], list) and isinstance(conn.shopify["products"], list)
 
 
 # --------------------------------------------------------------------------- the admin mutation
