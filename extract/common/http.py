@@ -44,7 +44,13 @@ class CallStats:
 
 @dataclass
 class RetryPolicy:
+    """``max_attempts`` bounds the failures of one call (5xx, cut or truncated bodies, transport
+    errors); ``max_throttled`` separately bounds its "too many requests" answers. A throttled
+    request was not processed and the platform says when to come back, so a 429 storm longer
+    than ``max_attempts`` is waited out instead of failing the run."""
+
     max_attempts: int = 8
+    max_throttled: int = 40
     base_s: float = 0.25
     max_backoff_s: float = 30.0
     timeout_s: float = 60.0
@@ -54,7 +60,7 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_backoff_s, self.base_s * (2**attempt)))
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def retry_after_seconds(resp: httpx.Response) -> float | None:
     value = resp.headers.get("retry-after")
     if not value:
         return None
@@ -84,7 +90,8 @@ def send_json(
     """
     rng = rng or random.Random()
     last: PlatformError | None = None
-    for attempt in range(policy.max_attempts):
+    attempt = throttled = 0
+    while True:
         stats.calls += 1
         try:
             resp = client.send(build())
@@ -92,7 +99,7 @@ def send_json(
                 raise RateLimited(
                     platform,
                     "rate limited",
-                    retry_after=_retry_after(resp),
+                    retry_after=retry_after_seconds(resp),
                     http_status=429,
                     request_id=resp.headers.get("x-request-id") or resp.headers.get("x-tt-logid"),
                     path=path,
@@ -132,11 +139,18 @@ def send_json(
             stats.note("transient")
             if not repeatable:
                 raise _outcome_unknown(last, stats) from None
-        if attempt + 1 >= policy.max_attempts:
-            break
-        wait = policy.backoff(attempt, rng)
-        if isinstance(last, RateLimited) and last.retry_after is not None:
-            wait = max(wait, last.retry_after)
+        if isinstance(last, RateLimited):
+            throttled += 1
+            if throttled >= policy.max_throttled:
+                break
+            wait = policy.backoff(min(throttled - 1, 6), rng)
+            if last.retry_after is not None:
+                wait = max(wait, last.retry_after)
+        else:
+            attempt += 1
+            if attempt >= policy.max_attempts:
+                break
+            wait = policy.backoff(attempt - 1, rng)
         stats.retries += 1
         stats.wait_s += wait
         if on_wait is not None:
@@ -144,7 +158,7 @@ def send_json(
         sleep(wait)
     stats.failed += 1
     assert last is not None
-    raise RetriesExhausted(last, policy.max_attempts)
+    raise RetriesExhausted(last, attempt + throttled)
 
 
 def _outcome_unknown(last: PlatformError, stats: CallStats) -> OutcomeUnknown:

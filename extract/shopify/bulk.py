@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from extract.common.errors import ApiError, PlatformError, RetriesExhausted, TransientError
+from extract.common.errors import ApiError, PlatformError, RateLimited, RetriesExhausted, TransientError
+from extract.common.http import retry_after_seconds
 from extract.common.redact import register_secret
 from extract.shopify import queries as q
 from extract.shopify.client import PLATFORM, ShopifyClient
@@ -190,13 +191,22 @@ class BulkRunner:
         expected_lines = int(op.get("objectCount") or 0)
         policy = self.client.policy
         last: PlatformError | None = None
-        for attempt in range(policy.max_attempts):
+        attempt = throttled = 0
+        while attempt < policy.max_attempts and throttled < policy.max_throttled:
             fd, name = tempfile.mkstemp(prefix="shopify-bulk-", suffix=".jsonl")
             path = Path(name)
             try:
                 size, lines = 0, 0
                 with os.fdopen(fd, "wb") as out, self.client.http.stream("GET", url) as resp:
-                    if resp.status_code == 429 or resp.status_code >= 500:
+                    if resp.status_code == 429:
+                        raise RateLimited(
+                            PLATFORM,
+                            "bulk result download rate limited",
+                            retry_after=retry_after_seconds(resp),
+                            http_status=429,
+                            path="bulk",
+                        )
+                    if resp.status_code >= 500:
                         raise TransientError(
                             PLATFORM, f"bulk result download answered HTTP {resp.status_code}", path="bulk"
                         )
@@ -229,12 +239,19 @@ class BulkRunner:
                 )
                 self.client.stats.retries += 1
                 self.client.stats.note("bulk_download")
-                self.client.sleep(policy.backoff(attempt, self.client.rng))
+                # a 429 waits as told and does not use up the attempts (see RetryPolicy)
+                if isinstance(last, RateLimited):
+                    throttled += 1
+                    wait = max(policy.backoff(min(throttled - 1, 6), self.client.rng), last.retry_after or 0.0)
+                else:
+                    attempt += 1
+                    wait = policy.backoff(attempt - 1, self.client.rng)
+                self.client.sleep(wait)
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
         assert last is not None
-        raise RetriesExhausted(last, policy.max_attempts)
+        raise RetriesExhausted(last, attempt + throttled)
 
 
 def _lines(path: Path | None) -> Iterator[str]:

@@ -37,7 +37,12 @@ BOTH = ("shopify", "tiktok")
 #: files, checked against objectCount/fileSize); its few paged queries rarely reach a second page.
 CASES: dict[str, dict[str, Any]] = {
     "429_storm": {"faults": {"p_429": 0.04, "burst": 5, "retry_after_s": 0.05}, "kinds": ["429"]},
-    "5xx_burst": {"faults": {"p_500": 0.03, "p_503": 0.03, "burst": 3}, "kinds": ["500", "503"]},
+    "5xx_burst": {
+        "faults": {"p_500": 0.03, "p_503": 0.03, "burst": 3},
+        # five times TikTok's odds would be an outage, not a burst: 8 failures in a row end a call
+        "shopify_faults": {"p_500": 0.06, "p_503": 0.06, "burst": 3},
+        "kinds": ["500", "503"],
+    },
     "latency_spikes": {"faults": {"p_latency": 0.15, "latency_ms": 400}, "kinds": ["latency"]},
     "cut_mid_body": {"faults": {"p_cut": 0.06}, "kinds": ["cut"]},
     "truncated_json": {"faults": {"p_truncate": 0.06}, "kinds": ["truncate"]},
@@ -79,6 +84,8 @@ def _configure(srv: Any, case: dict[str, Any], seed: int) -> None:
     servers = case.get("servers", BOTH)
     if case.get("faults"):
         body = {s: {**_for(s, case["faults"]), "seed": seed} for s in servers}
+        if "shopify" in body and case.get("shopify_faults"):
+            body["shopify"] = {**case["shopify_faults"], "seed": seed}
         httpx.post(f"{srv.base_url}/_sandbox/faults", json=body, timeout=30).raise_for_status()
     if case.get("skew"):
         skew = {"tiktok": {"clock_skew_s": case["skew"]}}
