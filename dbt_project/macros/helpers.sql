@@ -52,6 +52,22 @@
     )
 {%- endmacro %}
 
+{#-
+  `create … if not exists` that two models may run at once (the incremental state schema and
+  table, from hooks of models dbt builds in parallel). DuckDB builds one model at a time; on
+  PostgreSQL two concurrent `if not exists` can both miss and one then fails on the catalog's
+  unique index: that loser's error is swallowed, because the object it wanted now exists.
+-#}
+{% macro create_if_missing(statement) -%}
+    {{ return(adapter.dispatch('create_if_missing', 'shoptok')(statement)) }}
+{%- endmacro %}
+
+{% macro default__create_if_missing(statement) -%}{{ statement }}{%- endmacro %}
+
+{% macro postgres__create_if_missing(statement) -%}
+    do $create_if_missing$ begin {{ statement }}; exception when unique_violation or duplicate_schema or duplicate_table then null; end $create_if_missing$
+{%- endmacro %}
+
 {#- The as_of var as a timestamp literal: every time-based rule compares against this, never now(). -#}
 {% macro as_of() -%}
     cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})

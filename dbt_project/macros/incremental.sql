@@ -186,7 +186,7 @@
         {%- endfor -%}
     {%- endif -%}
     {%- set sql -%}
-        create schema if not exists {{ shoptok.incremental_state_schema() }};
+        {{ shoptok.create_if_missing('create schema if not exists ' ~ shoptok.incremental_state_schema()) }};
         drop table if exists {{ keys }};
         create table {{ keys }} as
         select distinct {{ key_list }} from (
@@ -210,10 +210,9 @@
         {%- if stamp_detected_at and is_incremental() %}
         update {{ this }} set detected_at = {{ shoptok.as_of() }} where detected_at != {{ shoptok.as_of() }};
         {%- endif %}
-        create schema if not exists {{ shoptok.incremental_state_schema() }};
-        create table if not exists {{ state }} (
-            model_name varchar, load_watermark varchar, as_of varchar, vars_hash varchar, built_at {{ dbt.type_timestamp() }}
-        );
+        {{ shoptok.create_if_missing('create schema if not exists ' ~ shoptok.incremental_state_schema()) }};
+        {{ shoptok.create_if_missing('create table if not exists ' ~ state ~ ' (model_name varchar, load_watermark varchar, '
+            ~ 'as_of varchar, vars_hash varchar, built_at ' ~ dbt.type_timestamp() ~ ')') }};
         delete from {{ state }} where model_name = '{{ this.identifier }}';
         insert into {{ state }} (model_name, load_watermark, as_of, vars_hash, built_at)
         values (
