@@ -1,6 +1,7 @@
 """Bulk operations: ``bulkOperationRunQuery``, polling, and the JSONL result file.
 
-A bulk query runs once, in a background thread holding the state lock, with every connection
+A bulk query runs once, in a background thread taking the state lock one window of top-level
+rows at a time (the rows are fixed when the run starts), with every connection
 unpaged (``first``/``after`` are ignored, ``query``/``sortKey``/``reverse`` are honoured).  The
 result is flattened the way Shopify writes it: each node of the top-level connection is one JSON
 line; each node of a nested connection is its own line, after its parent, with ``"__parentId"``
@@ -639,8 +640,7 @@ class BulkManager:
         fd, name = tempfile.mkstemp(prefix="sandbox-bulk-", suffix=".jsonl", dir=self.spool_dir)
         op.path = Path(name)
         try:
-            with rctx.sandbox.state.lock, os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                rctx.store.refresh()
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
 
                 def write(line: str) -> None:
                     out.write(line)
@@ -651,24 +651,32 @@ class BulkManager:
                 direct = True
                 resolve_plans: dict[Any, Any] = {}
                 flatten_plans: dict[Any, Any] = {}
+                #: the top-level rows, taken once: windows page through the same list even if
+                #: writes between windows re-sort the store's views
+                snapshot: dict[Any, Any] = {}
                 while True:  # the top-level connection a window at a time: bounded memory at any size
-                    bulk_ctx = RequestContext(
-                        sandbox=rctx.sandbox,
-                        conn=rctx.conn,
-                        store=rctx.store,
-                        bulk_manager=self,
-                        base_url=rctx.base_url,
-                        bulk=True,
-                        bulk_window=(start, start + BULK_CHUNK),
-                    )
-                    data = self._window(document, operation, fragments, bulk_ctx, direct, start == 0, resolve_plans)
-                    direct = direct and data is not None
-                    rctx.sandbox.counters.incr(
-                        "shopify.bulk_windows.direct" if direct else "shopify.bulk_windows.graphql"
-                    )
-                    if data is None:
-                        data = execute_sync(self.schema, document, context_value=bulk_ctx).data or {}
-                    op.root_count += flatten_into(self.schema, operation, fragments, data, write, flatten_plans)
+                    # the state lock is held per window, not per run: other requests (polls,
+                    # TikTok pages, writes) get in between windows of a long run
+                    with rctx.sandbox.state.lock:
+                        rctx.store.refresh()
+                        bulk_ctx = RequestContext(
+                            sandbox=rctx.sandbox,
+                            conn=rctx.conn,
+                            store=rctx.store,
+                            bulk_manager=self,
+                            base_url=rctx.base_url,
+                            bulk=True,
+                            bulk_window=(start, start + BULK_CHUNK),
+                            bulk_snapshot=snapshot,
+                        )
+                        data = self._window(document, operation, fragments, bulk_ctx, direct, start == 0, resolve_plans)
+                        direct = direct and data is not None
+                        rctx.sandbox.counters.incr(
+                            "shopify.bulk_windows.direct" if direct else "shopify.bulk_windows.graphql"
+                        )
+                        if data is None:
+                            data = execute_sync(self.schema, document, context_value=bulk_ctx).data or {}
+                        op.root_count += flatten_into(self.schema, operation, fragments, data, write, flatten_plans)
                     start += BULK_CHUNK
                     if start >= bulk_ctx.bulk_total:
                         break

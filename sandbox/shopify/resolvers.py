@@ -61,6 +61,8 @@ class RequestContext:
     bulk_window: tuple[int, int] | None = None
     #: rows of the largest top-level connection seen in this bulk pass
     bulk_total: int = 0
+    #: a bulk run's top-level rows by (entity, sort key, query), shared by its windows
+    bulk_snapshot: dict[Any, Any] | None = None
 
     @property
     def currency(self) -> str:
@@ -196,7 +198,13 @@ def _page_top(entity: str, sort_default: str = "ID") -> Callable[..., Any]:
         ctx = ctx_of(info)
         sort_key = args.get("sortKey") or sort_default
         query = args.get("query")
-        rows, keys, warnings = ctx.store.view(entity, sort_key, query)
+        snap_key = (entity, sort_key, query, bool(args.get("reverse")))
+        if ctx.bulk_snapshot is not None and snap_key in ctx.bulk_snapshot:
+            rows, keys, warnings = ctx.bulk_snapshot[snap_key]
+        else:
+            rows, keys, warnings = ctx.store.view(entity, sort_key, query)
+            if ctx.bulk_snapshot is not None:
+                ctx.bulk_snapshot[snap_key] = (rows, keys, warnings)
         if warnings:
             ctx.search.append({"path": list(info.path.as_list()), "query": query, "warnings": warnings})
         if ctx.bulk and ctx.bulk_window is not None:
