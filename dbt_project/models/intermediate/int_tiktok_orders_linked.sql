@@ -28,8 +28,11 @@ shopify_orders as (
             over (partition by connection_id, tiktok_order_id order by created_at, shopify_order_id)
             as link_rank,
         count(*) over (partition by connection_id, tiktok_order_id) as shopify_order_count
-    from {{ ref('int_shopify_orders_linked') }}
-    where tiktok_order_id is not null
+    from {{ ref('int_shopify_orders_linked') }} as shopify_linked
+    -- the windows partition by the key, so keeping only the changed keys first changes no row
+    where
+        shopify_linked.tiktok_order_id is not null
+        and {{ shoptok.incremental_filter('shopify_linked', ['connection_id', 'tiktok_order_id']) }}
 
 )
 
