@@ -46,6 +46,89 @@ TARGET_RATIO = 1.5
 MODEL_SCHEMAS = ("staging", "intermediate", "marts", "incremental_state")
 
 
+#: order-level raw tables and the id columns a clone suffixes (products, SKUs, statements are shared)
+ORDER_TABLES = {
+    "raw_shopify": (
+        "orders",
+        "order_line_items",
+        "order_transactions",
+        "order_fulfillments",
+        "order_fulfillment_orders",
+        "order_fulfillment_order_line_items",
+        "order_refunds",
+        "order_refund_line_items",
+        "order_refund_shipping_lines",
+        "order_refund_transactions",
+    ),
+    "raw_tiktok_shop": (
+        "orders",
+        "order_line_items",
+        "returns",
+        "return_line_items",
+        "cancellations",
+        "cancellation_line_items",
+        "statement_transactions",
+    ),
+}
+ID_COLUMNS = {
+    "id",
+    "order_id",
+    "refund_id",
+    "line_item_id",
+    "fulfillment_order_id",
+    "return_id",
+    "cancel_id",
+    "return_line_item_id",
+    "cancel_line_item_id",
+    "order_line_item_id",
+    "source_identifier",
+    "name",
+    "package_id",
+    "adjustment_order_id",
+    "_dlt_id",
+}
+
+
+def scale_raw(warehouse: Path, factor: int) -> None:
+    """Clone every order-level raw row ``factor - 1`` times with ids suffixed ``-k``.
+
+    A stand-in for a generated merchant of ``factor`` times the size when only the dbt side is
+    measured: links (source identifier, custom attribute, tag) and refund notes are rewritten
+    with the same suffix, so clones reconcile like their originals.
+    """
+    con = duckdb.connect(str(warehouse))
+    try:
+        for schema, tables in ORDER_TABLES.items():
+            for table in tables:
+                cols = con.execute(
+                    "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+                    "order by column_index",
+                    [schema, table],
+                ).fetchall()
+                exprs = []
+                for (col,) in cols:
+                    q = f'"{col}"'
+                    if col in ID_COLUMNS:
+                        exprs.append(f"case when coalesce({q}, '') = '' then {q} else {q} || '-' || r.k end")
+                    elif schema == "raw_shopify" and col == "tags":
+                        exprs.append(f"regexp_replace({q}, '(tiktok_order:[0-9A-Za-z]+)', '\\1-' || r.k, 'g')")
+                    elif col == "custom_attributes":
+                        exprs.append(f"regexp_replace({q}, '(\"value\":\"[^\"]+)\"', '\\1-' || r.k || '\"', 'g')")
+                    elif col == "note":
+                        exprs.append(f"regexp_replace({q}, '([0-9]{{12,}})', '\\1-' || r.k, 'g')")
+                    else:
+                        exprs.append(q)
+                con.execute(f"create temp table base as select * from {schema}.{table}")
+                con.execute(
+                    f"insert into {schema}.{table} select {', '.join(exprs)} "
+                    f"from base, (select cast(range as varchar) as k from range(1, {factor})) as r"
+                )
+                con.execute("drop table base")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
 def dbt_vars() -> str:
     return json.dumps({"as_of": AS_OF.removesuffix("Z")})
 
@@ -170,6 +253,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tier", choices=list(TIERS), default="10k", help="merchant to extract when no --warehouse")
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench_dbt_overhead")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--scale-raw",
+        type=int,
+        default=1,
+        help="clone the order-level raw rows this many times (ids suffixed) before measuring",
+    )
     ap.add_argument("--keep", action="store_true")
     return ap.parse_args(argv)
 
@@ -180,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     source = args.warehouse or extracted_warehouse(args.tier, work)
+    if args.scale_raw > 1:
+        scaled = work / "scaled" / "warehouse.duckdb"
+        scaled.parent.mkdir(parents=True)
+        shutil.copy(source, scaled)
+        scale_raw(scaled, args.scale_raw)
+        source = scaled
     load_before = load_average()
 
     # compile on a model-free copy, so incremental models compile to their full-build SQL
@@ -212,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "dbt_overhead",
         "at": now_iso(),
         "warehouse": str(args.warehouse) if args.warehouse else f"tier {args.tier}",
+        "scale_raw": args.scale_raw,
         "raw_tiktok_orders": _count(source, "raw_tiktok_shop.orders"),
         "raw_shopify_orders": _count(source, "raw_shopify.orders"),
         "raw": raw,
