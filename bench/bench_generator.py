@@ -72,22 +72,24 @@ def generate(per_channel: int, out: Path, jobs: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     cpu = _children_cpu_s() - cpu0
     peak = _peak_child_rss_mb()
+    return {
+        "command": " ".join(["python", *cmd[1:]]),
+        **counted(out),
+        "generate_s": round(wall, 1),
+        "generate_cpu_s": round(cpu, 1),
+        # RUSAGE_CHILDREN keeps the largest child: only meaningful when this child is the largest so far
+        "generate_peak_rss_mb": round(peak) if peak > before else None,
+    }
+
+
+def counted(out: Path) -> dict[str, Any]:
     counts = {"tiktok": 0, "shopify": 0}
     for conn in json.loads((out / "manifest.json").read_text())["connections"]:
         for platform_, key in (("tiktok_shop", "tiktok"), ("shopify", "shopify")):
             with (out / conn["id"] / platform_ / "orders.jsonl").open("rb") as fh:
                 counts[key] += sum(1 for _ in fh)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return {
-        "command": " ".join(["python", *cmd[1:]]),
-        "tiktok_orders": counts["tiktok"],
-        "shopify_orders": counts["shopify"],
-        "generate_s": round(wall, 1),
-        "generate_cpu_s": round(cpu, 1),
-        # RUSAGE_CHILDREN keeps the largest child: only meaningful when this child is the largest so far
-        "generate_peak_rss_mb": round(peak) if peak > before else None,
-        "scenario_mb": round(size / 1e6),
-    }
+    return {"tiktok_orders": counts["tiktok"], "shopify_orders": counts["shopify"], "scenario_mb": round(size / 1e6)}
 
 
 class TikTok:
@@ -213,7 +215,11 @@ def serve(scenario: Path, max_pages: int) -> dict[str, Any]:
         return row
     finally:
         proc.terminate()
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # graceful shutdown waits for open requests
+            proc.kill()
+            proc.wait()
 
 
 def main() -> None:
@@ -223,16 +229,21 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="generator processes (one connection each)")
     ap.add_argument("--max-pages", type=int, default=2000, help="TikTok search pages read per tier")
     ap.add_argument("--keep", type=Path, help="keep the scenario directories under this directory")
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --keep: serve an existing per-channel-N directory, do not regenerate"
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "generator.jsonl")
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for n in sorted(args.per_channel):
         root = args.keep or Path(tempfile.mkdtemp(prefix="bench-gen-"))
         scenario = root / f"per-channel-{n}"
-        shutil.rmtree(scenario, ignore_errors=True)
+        reuse = args.reuse and args.keep and (scenario / "manifest.json").exists()
+        if not reuse:
+            shutil.rmtree(scenario, ignore_errors=True)
         try:
             row: dict[str, Any] = {"bench": "generator", "per_channel": n}
-            row.update(generate(n, scenario, args.jobs))
+            row.update(counted(scenario) if reuse else generate(n, scenario, args.jobs))
             if args.serve:
                 row.update(serve(scenario, args.max_pages))
         finally:

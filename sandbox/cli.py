@@ -200,6 +200,34 @@ def _export_from_url(base: str, out_dir: Path) -> None:
                     write_jsonl(target / f"{entity}.jsonl", rows)
 
 
+@app.command("mutate")
+def mutate_cmd(
+    url: Annotated[str, typer.Option("--url", help="Base URL of a running sandbox (its ready file's base_url).")],
+    fraction: Annotated[float, typer.Option("--fraction", help="Share of each connection's TikTok orders.")] = 0.01,
+    seed: Annotated[int, typer.Option("--seed", help="Which orders change and how.")] = 0,
+    advance_seconds: Annotated[
+        float, typer.Option("--advance-seconds", help="Move the merchant clock on first (the changes happen later).")
+    ] = 3600,
+) -> None:
+    """Change a share of a running sandbox's orders (POST /_sandbox/mutate) and print the counts."""
+    body = {"fraction": fraction, "seed": seed, "advance_seconds": advance_seconds}
+    resp = httpx.post(f"{url.rstrip('/')}/_sandbox/mutate", json=body, timeout=3600)
+    if resp.status_code != 200:
+        console.print(f"[red]mutate failed[/red] ({resp.status_code}): {resp.text}")
+        raise typer.Exit(1)
+    result = resp.json()
+    table = Table(title=f"mutated (stamped {result['stamped_at']})")
+    for col in ("connection", "TikTok orders", "changed", "Shopify mirrors changed", "by change"):
+        table.add_column(col)
+    for conn, c in result["connections"].items():
+        by = ", ".join(f"{k} {v:,}" for k, v in c["by_change"].items())
+        table.add_row(
+            conn, f"{c['tiktok_orders']:,}", f"{c['tiktok_orders_changed']:,}", f"{c['shopify_orders_changed']:,}", by
+        )
+    console.print(table)
+    print(json.dumps(result), flush=True)
+
+
 @app.command("serve")
 def serve_cmd(
     seed: SeedOpt = 42,

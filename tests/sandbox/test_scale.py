@@ -406,6 +406,18 @@ def test_mutate_changes_the_fraction_and_incremental_reads_see_exactly_those(sce
         assert counters["sandbox.mutated_orders"] == 60
 
 
+def test_mutate_cli_posts_to_a_running_sandbox(scenario: Path) -> None:
+    with _serve(load_state(scenario)) as srv:
+        cmd = [sys.executable, "-m", "sandbox", "mutate", "--url", srv.base_url, "--fraction", "0.02", "--seed", "2"]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO, timeout=300).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["connections"]["us"]["tiktok_orders_changed"] == 12
+        stamp = int(parse_ts(result["stamped_at"]).timestamp())
+        assert len(Client(srv).tiktok_orders({"update_time_ge": stamp})) == 12
+        bad = subprocess.run([*cmd[:-4], "--fraction", "2"], capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert bad.returncode == 1 and "fraction must be in (0, 1]" in bad.stderr
+
+
 def test_mutate_is_deterministic_per_seed(scenario: Path) -> None:
     results = []
     for _ in range(2):
