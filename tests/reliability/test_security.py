@@ -144,6 +144,8 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
     root = tmp_path_factory.mktemp("security_cli")
     home, warehouse, reports = root / "home", root / "warehouse.duckdb", root / "reports"
     state = sentinel_merchant()
+    # a hostile SKU rides along: the SQL tests below read this warehouse
+    state.connection(CID).tiktok_shop["orders"][0]["line_items"][0]["seller_sku"] = HOSTILE
     with SandboxServer(state) as srv:
         faulty(srv)
         entry = json.loads(json.dumps(state.connection(CID).manifest))
@@ -546,21 +548,9 @@ def test_the_quoting_helpers_escape_quotes() -> None:
 
 
 @pytest.fixture(scope="module")
-def built_tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A tiny merchant extracted and built, with a hostile SKU in the data."""
-    from extract.run import run_extract
-    from shoptok.transform import run_dbt
-
-    root = tmp_path_factory.mktemp("security_sql")
-    state = sentinel_merchant()
-    line = state.connection(CID).tiktok_shop["orders"][0]["line_items"][0]
-    line["seller_sku"] = HOSTILE
-    with SandboxServer(state) as srv:
-        srv.ctx.config.tiktok.qps_per_path = 100_000
-        run_extract([connection_of(srv)], warehouse=root / "w.duckdb", pipelines_dir=root / "dlt")
-    built = run_dbt(["build"], warehouse=root / "w.duckdb", as_of=state.as_of)
-    assert built.ok, built.output[-4000:]
-    return root / "w.duckdb", state.as_of.isoformat()
+def built_tiny(cli_run: CliRun) -> tuple[Path, str]:
+    """The CLI run's warehouse (extracted and built, a hostile SKU in its data) and its clock."""
+    return cli_run.warehouse, PARAMS.as_of.isoformat()
 
 
 def _tables(db: Path) -> set[str]:
