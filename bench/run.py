@@ -256,7 +256,8 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
             fields: dict[str, Any] = {
                 "ok": run.returncode == 0,
                 **counts,
-                "orders_per_s": _rate(orders, run.wall_s),
+                # a stage that did not finish has no rate (its wall time is only how long it ran)
+                "orders_per_s": _rate(orders, run.wall_s) if run.returncode in (0, 1) else None,
                 "raw_rows": raw_rows,
             }
             if stage == "extract":
@@ -296,14 +297,16 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
             ok=all(r.returncode == 0 for _, r in done),
             stages=[s for s, _ in done],
             **counts,
-            orders_per_s=_rate(orders, wall),
+            orders_per_s=_rate(orders, wall) if all(r.returncode in (0, 1) for _, r in done) else None,
             command=" && ".join(r.command for _, r in done),
             load_before=done[0][1].load_before,
             load_after=done[-1][1].load_after,
             sandbox_peak_rss_mib=round(peak_sandbox / 2**20, 1),
             sandbox_start_s=sandbox.start_s,
         )
-        if tier == "1m":
+        if tier == "1m" and not row["ok"]:
+            row["targets"] = "not measured: a stage did not finish"
+        elif tier == "1m":
             row["targets"] = {
                 "pipeline_s<=600": wall <= TARGET_PIPELINE_S,
                 "peak_rss<=4GiB": peak <= TARGET_RSS_BYTES,
