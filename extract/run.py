@@ -389,13 +389,19 @@ def _run_parallel(
                 if progress:
                     progress(*event)
 
-        while pending:
-            if on_stage:
-                on_stage(", ".join(sorted(pending.values())) + f" ({min(workers, len(pending))} at a time)")
-            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            drain()
-            for future in finished:
-                pending.pop(future)
-                outcomes.append(future.result())
+        try:
+            while pending:
+                if on_stage:
+                    on_stage(", ".join(sorted(pending.values())) + f" ({min(workers, len(pending))} at a time)")
+                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                drain()
+                for future in finished:
+                    pending.pop(future)
+                    outcomes.append(future.result())
+        except BaseException:
+            # one source failed: the queued ones must not start (the running one finishes its step;
+            # its package is completed by the next run, as after a crash)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         drain()
     return outcomes
