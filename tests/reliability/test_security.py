@@ -178,12 +178,14 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
     yield CliRun(home, warehouse, reports, outputs)
 
 
+@pytest.mark.slow
 def test_cli_output_never_shows_a_secret(cli_run: CliRun) -> None:
     for step, output in cli_run.outputs.items():
         assert output.strip(), step
         assert not leaks(output), (step, leaks(output))
 
 
+@pytest.mark.slow
 def test_state_folder_and_reports_never_hold_a_secret(cli_run: CliRun) -> None:
     files = list(cli_run.home.rglob("*"))
     assert len([f for f in files if f.is_file()]) > 10, "dlt state and load packages must have been scanned"
@@ -192,6 +194,7 @@ def test_state_folder_and_reports_never_hold_a_secret(cli_run: CliRun) -> None:
     assert scan_files(cli_run.reports) == {}
 
 
+@pytest.mark.slow
 def test_warehouse_never_holds_a_secret(cli_run: CliRun) -> None:
     assert scan_warehouse(cli_run.warehouse) == {}
 
@@ -238,6 +241,7 @@ def test_redaction_masks_every_logger_and_exception_text() -> None:
     assert secret not in text
 
 
+@pytest.mark.slow
 def test_in_process_extraction_logs_and_prints_no_secret(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     from extract.run import run_extract
 
@@ -287,6 +291,7 @@ def test_platform_errors_carry_no_secret() -> None:
 # --------------------------------------------------------------------------- Dagster event logs
 
 
+@pytest.mark.slow
 def test_dagster_event_log_holds_no_secret(tmp_path: Path) -> None:
     import dagster as dg
 
@@ -368,6 +373,7 @@ def signed_requests() -> Iterator[tuple[SandboxServer, list[httpx.Request]]]:
         srv.stop()
 
 
+@pytest.mark.slow
 def test_every_tiktok_request_is_signed_by_the_documented_algorithm(signed_requests) -> None:
     srv, sent = signed_requests
     assert len(sent) > 20
@@ -394,6 +400,7 @@ def _replay(srv: SandboxServer, request: httpx.Request, *, params: dict[str, str
     return resp.json()
 
 
+@pytest.mark.slow
 def test_the_sandbox_rejects_tampered_query_and_body(signed_requests) -> None:
     srv, sent = signed_requests
     post = next(r for r in sent if r.method == "POST" and r.content and "orders/search" in r.url.path)
@@ -563,6 +570,7 @@ def _tables(db: Path) -> set[str]:
         }
 
 
+@pytest.mark.slow
 def test_hostile_values_flow_through_cli_reports_and_writeback_as_data(built_tiny, tmp_path: Path) -> None:
     from orchestration.defs.writeback.engine import apply_actions
     from tests.writeback.support import action, ledger, write_plan
