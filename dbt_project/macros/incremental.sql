@@ -23,6 +23,18 @@
 
 {% macro incremental_state_schema() -%}incremental_state{%- endmacro %}
 
+{#-
+  on-run-start: the state schema and the watermarks table, created once before any model runs.
+  Models running in parallel threads must not create them: concurrent DDL on one schema is a
+  write-write conflict in DuckDB.
+-#}
+{% macro incremental_state_setup() -%}
+    create schema if not exists {{ shoptok.incremental_state_schema() }};
+    create table if not exists {{ shoptok.incremental_state_schema() }}.watermarks (
+        model_name varchar, load_watermark varchar, as_of varchar, vars_hash varchar, built_at {{ dbt.type_timestamp() }}
+    );
+{%- endmacro %}
+
 {% macro incremental_keys_relation() -%}
     {{ return(api.Relation.create(database=this.database, schema=shoptok.incremental_state_schema(), identifier=this.identifier ~ '__keys', type='table')) }}
 {%- endmacro %}
