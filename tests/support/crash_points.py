@@ -4,7 +4,7 @@ A point is drawn from its own seed, as a *fraction* of a stage's length (the n-t
 dlt step, dbt node, GX suite or writeback call, or a delay after the start), so the ids are
 known at collection time; the test resolves the fraction against what a clean run of the same
 merchant counted. ``SHOPTOK_CRASH_SEED`` changes the base seed; ``SHOPTOK_FULL_MATRIX=1`` runs the
-full set instead of the CI subset.
+full set instead of the CI subset. Rerun one point with `pytest -k seed<N>`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class CrashPoint:
 
     @property
     def id(self) -> str:
-        where = "" if self.kind == "docs" else f"@{self.frac:.3f}"
+        where = "" if self.kind == "docs" else f"-at{self.frac:.3f}"
         return f"{self.stage}-seed{self.seed}-{self.kind}{where}"
 
     def nth(self, total: int) -> int:
