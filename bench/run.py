@@ -350,9 +350,11 @@ def markdown(path: Path, since: str | None = None) -> str:
     for r in rows:
         load = f"{(r.get('load_before') or ['?'])[0]} → {(r.get('load_after') or ['?'])[0]}"
         orders = f"{r.get('tiktok_orders', 0):,} / {r.get('shopify_orders', 0):,}"
+        unfinished = r.get("returncode") not in (None, 0, 1) or (r["stage"] == "pipeline" and not r.get("ok"))
+        rate = "— (did not finish)" if unfinished else (r.get("orders_per_s") or "")
         out.append(
             f"| {r['tier']} | {r['stage']} | {orders} | {r.get('wall_s', '')} | {r.get('cpu_s') or ''} "
-            f"| {r.get('peak_rss_mib', '')} | {r.get('orders_per_s') or ''} | {r.get('raw_rows') or ''} "
+            f"| {r.get('peak_rss_mib', '')} | {rate} | {r.get('raw_rows') or ''} "
             f"| {'yes' if r.get('ok') else 'no'} | {load} | {r['at'][11:16]} | {r['machine'].get('git_commit')} |"
         )
     return "\n".join(out)
