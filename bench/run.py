@@ -350,7 +350,7 @@ def markdown(path: Path, since: str | None = None) -> str:
     for r in rows:
         load = f"{(r.get('load_before') or ['?'])[0]} → {(r.get('load_after') or ['?'])[0]}"
         orders = f"{r.get('tiktok_orders', 0):,} / {r.get('shopify_orders', 0):,}"
-        unfinished = r.get("returncode") not in (None, 0, 1) or (r["stage"] == "pipeline" and not r.get("ok"))
+        unfinished = r.get("returncode") not in (None, 0, 1) or (r["stage"] == "pipeline" and len(r["stages"]) < 3)
         rate = "— (did not finish)" if unfinished else (r.get("orders_per_s") or "")
         out.append(
             f"| {r['tier']} | {r['stage']} | {orders} | {r.get('wall_s', '')} | {r.get('cpu_s') or ''} "
