@@ -99,7 +99,7 @@ def extract_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the embedded sandbox merchant.")] = 42,
     tiktok_qps: Annotated[
         float | None,
-        typer.Option("--tiktok-qps", help="TikTok requests/s per API path (default 45; 0 = no pacing, benchmarks)."),
+        typer.Option("--tiktok-qps", help="TikTok requests/s per API path (default 47; 0 = no pacing, benchmarks)."),
     ] = None,
     workers: Annotated[
         int,
