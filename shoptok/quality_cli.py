@@ -21,8 +21,6 @@ from shoptok.settings import load_settings
 if TYPE_CHECKING:
     from expectations.checks import CheckOutcome
 
-console = Console()
-
 
 def build_clock(warehouse: Path) -> datetime | None:
     """The ``as_of`` the marts were built with (their ``detected_at``), or None before any dbt build.
@@ -101,6 +99,8 @@ def quality_cmd(
     """Run every Great Expectations suite on the warehouse, build Data Docs, print a summary."""
     from expectations.checks import DEFAULT_DOCS_DIR, run_all
 
+    # sized when the command runs, so the caller's COLUMNS applies (a module-level console is sized at import)
+    console = Console()
     settings = load_settings(warehouse, as_of)
     target = settings.warehouse_path
     if not target.exists():
