@@ -27,15 +27,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@$(BIN)/shoptok demo
 
+# Two workers (pytest-xdist) for the machine's two cores; each worker builds its own fixtures.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 test-fast: $(STAMP)
-	@$(BIN)/python -m pytest -q -m "not slow"
+	@$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
 
 # The reliability matrices run a seeded subset in `make test`; SHOPTOK_FULL_MATRIX=1 runs all of it.
 test-full: $(STAMP)
-	@SHOPTOK_FULL_MATRIX=1 $(BIN)/python -m pytest -q
+	@SHOPTOK_FULL_MATRIX=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 test-postgres: $(STAMP)
 	@$(BIN)/python -m pytest -q -m postgres
