@@ -7,9 +7,10 @@ written; the work lives in plain functions that the Dagster assets call too. Reg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -120,6 +121,18 @@ def report_payouts_cmd(
     _written(report.paths, report.seconds)
 
 
+def _write_report(
+    write: Callable[..., Any], warehouse: Path | None, as_of: str | None, out: Path | None, connection: str | None
+) -> Any:
+    """Run one report writer with the shared options; a missing warehouse or mart exits 1 with its message."""
+    settings = _settings(warehouse, as_of)
+    try:
+        return write(settings.warehouse_path, _out_dir(settings, out), connection=connection, as_of=settings.as_of)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
 @report_app.command("catalog")
 def report_catalog_cmd(
     connection: ConnectionOpt = None,
@@ -130,14 +143,7 @@ def report_catalog_cmd(
     """Catalog violations with fix hints (what to change in Shopify), as HTML and CSV."""
     from shoptok.reports.catalog import write_catalog_report
 
-    settings = _settings(warehouse, as_of)
-    try:
-        report = write_catalog_report(
-            settings.warehouse_path, _out_dir(settings, out), connection=connection, as_of=settings.as_of
-        )
-    except FileNotFoundError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+    report = _write_report(write_catalog_report, warehouse, as_of, out, connection)
     console.print(f"{report.variants} variants not publishable, {report.violations} violations")
     _written(report.paths, report.seconds)
 
@@ -152,14 +158,7 @@ def report_drift_cmd(
     """Open drift by type with its age and the planned repair, as HTML and CSV."""
     from shoptok.reports.drift import write_drift_report
 
-    settings = _settings(warehouse, as_of)
-    try:
-        report = write_drift_report(
-            settings.warehouse_path, _out_dir(settings, out), connection=connection, as_of=settings.as_of
-        )
-    except FileNotFoundError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+    report = _write_report(write_drift_report, warehouse, as_of, out, connection)
     console.print(f"{report.open_items} open drift items")
     _written(report.paths, report.seconds)
 
