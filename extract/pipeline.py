@@ -57,9 +57,24 @@ def loader_file_format(engine: WarehouseEngine | None = None) -> str:
     return "insert_values" if (engine or load_warehouse_engine()).is_postgres else "parquet"
 
 
+def tune_dlt() -> None:
+    """dlt settings every pipeline here needs (process-wide, so set before each pipeline is made).
+
+    * Batches arrive as Arrow tables (``extract.common.arrow``), and dlt adds its own columns to
+      those only when told: ``_dlt_load_id`` (the incremental dbt models select changed keys by
+      it) and ``_dlt_id`` (so the tables keep the columns they had when batches were dicts).
+    * Extract's intermediate files are not gzipped: they are read once, locally, by normalize;
+      compressing them was ~10% of extraction's CPU. Neither setting changes a row.
+    """
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
+    dlt.config["data_writer.disable_compression"] = True
+
+
 def make_pipeline(
     platform: str, connection_id: str, warehouse: Path, pipelines_dir: Path, engine: WarehouseEngine | None = None
 ) -> dlt.Pipeline:
+    tune_dlt()
     return dlt.pipeline(
         pipeline_name=f"shoptok_{platform}_{connection_id}",
         destination=destination(warehouse, engine),

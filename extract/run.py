@@ -18,7 +18,15 @@ from typing import Any
 
 from extract.common.http import CallStats
 from extract.config_source import config_source
-from extract.pipeline import DATASETS, LoadSummary, _reset_source_state, loader_file_format, make_pipeline, run_source
+from extract.pipeline import (
+    DATASETS,
+    LoadSummary,
+    _reset_source_state,
+    loader_file_format,
+    make_pipeline,
+    run_source,
+    tune_dlt,
+)
 from shoptok.connections import Connection
 from shoptok.settings import load_warehouse_engine
 from shoptok.warehouse import connect_read_only
@@ -205,11 +213,7 @@ def run_extract(
 
 
 def _tune_dlt() -> None:
-    """dlt settings for speed that change no row: extract's intermediate files are not gzipped
-    (they are read once, locally, by normalize; compressing them was ~10% of extraction's CPU)."""
-    import dlt
-
-    dlt.config["data_writer.disable_compression"] = True
+    tune_dlt()
 
 
 @dataclass

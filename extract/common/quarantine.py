@@ -73,7 +73,9 @@ def emit(table: str, rows: list[dict[str, Any]], primary_key: list[str], columns
     """Mark a batch of rows for ``table`` with its own merge key and column hints.
 
     One resource can then feed a parent table, its child tables and the quarantine while each
-    table keeps its own primary key.
+    table keeps its own primary key. Batches stay lists of dicts here, so the resource's
+    incremental step (which needs the cursor column in every Arrow table, and child tables have
+    none) sees dicts; ``extract.common.arrow.ArrowBatches`` turns them into Arrow tables after it.
     """
     hints = dlt.mark.make_hints(
         table_name=table, primary_key=primary_key, write_disposition="merge", columns=columns or {}

@@ -37,6 +37,7 @@ from typing import Any
 
 import dlt
 
+from extract.common.arrow import arrow_batches
 from extract.common.coerce import InvalidField
 from extract.common.quarantine import QUARANTINE_TABLE, emit, emit_quarantine, quarantine_row
 from extract.shopify import queries as q
@@ -244,7 +245,7 @@ def shopify_source(
         )
         yield from out.run(_levels(shop, search, bulk, report))
 
-    return orders, products, locations, inventory_levels
+    return arrow_batches((orders, products, locations, inventory_levels))
 
 
 def _any(pages: Iterator[Page]) -> bool:

@@ -46,6 +46,8 @@ WITHDRAWALS_LOOKBACK = timedelta(days=14)
 INVENTORY_BATCH = 100
 #: product detail and statement transaction fetches run this many at a time (QPS-limited anyway)
 DETAIL_WORKERS = 4
+#: rows of one table gathered across API pages before dlt gets them (``extract.common.arrow.coalesce``)
+ROWS_PER_BATCH = 5_000
 
 ORDER_STATUSES = frozenset(
     {

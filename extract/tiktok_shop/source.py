@@ -38,6 +38,7 @@ from typing import Any
 
 import dlt
 
+from extract.common.arrow import arrow_batches, coalesce
 from extract.common.coerce import InvalidField
 from extract.common.errors import ApiError
 from extract.common.quarantine import emit, emit_quarantine, quarantine_row
@@ -541,8 +542,11 @@ def tiktok_shop_source(
 
     def searched(spec: Search, shape: Shape, cursor: Any, lag: timedelta, id_field: str = "id") -> Iterator[Any]:
         is_new = _created_after(cursor.start_value, lag, initial)
-        for page in run.walk(spec, cursor.start_value):
-            yield from run.type_page(spec.table, page, shape, id_field, is_new=is_new)[1]
+        pages = run.walk(spec, cursor.start_value)
+        yield from coalesce(
+            (item for page in pages for item in run.type_page(spec.table, page, shape, id_field, is_new=is_new)[1]),
+            settings.ROWS_PER_BATCH,
+        )
 
     @dlt.resource(**hints("shops"))
     def shops() -> Iterator[Any]:
@@ -624,7 +628,8 @@ def tiktok_shop_source(
         try:
             is_new = _created_after(cursor.start_value, finance_lookback, initial, "statement_time")
             shape = run.single(sh.shape_statement)
-            with ThreadPoolExecutor(settings.DETAIL_WORKERS, thread_name_prefix="tiktok-detail") as pool:
+
+            def batches(pool: ThreadPoolExecutor) -> Iterator[Any]:
                 for page in run.walk(STATEMENTS, cursor.start_value):
                     good, items = run.type_page("statements", page, shape, is_new=is_new)
                     yield from items
@@ -634,6 +639,9 @@ def tiktok_shop_source(
                         as_new = _constant(is_new(statement))
                         yield from run.type_page("statement_transactions", txns, tx_shape, is_new=as_new)[1]
                     yield from run.orphaned_transactions(page, good)
+
+            with ThreadPoolExecutor(settings.DETAIL_WORKERS, thread_name_prefix="tiktok-detail") as pool:
+                yield from coalesce(batches(pool), settings.ROWS_PER_BATCH)
             if run.stats.undocumented_transaction_types:
                 log.warning(
                     "tiktok_shop %s: statement transaction types outside the documented list (loaded, "
@@ -674,4 +682,4 @@ def tiktok_shop_source(
         withdrawals,
     ]
     run.expect(len(resources))
-    return resources
+    return arrow_batches(resources)
