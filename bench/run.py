@@ -23,7 +23,10 @@ description, load averages before/after (the machine is shared), the exact comma
 Targets at 1m: whole pipeline ≤ 600 s, peak RSS ≤ 4 GiB.
 
 Then, unless skipped, part C's ``bench_incremental`` and ``bench_dbt_overhead`` and the API
-pacing benchmark (``bench_pacing``) run, each through its own ``main(argv)``.
+pacing benchmark (``bench_pacing``) run, each through its own ``main(argv)``. With the 1m tier,
+the first two start from the 1m tier's full load (``bench_incremental --reuse-full-load``:
+restart the sandbox on the same scenario, change 1%, run incrementally; ``bench_dbt_overhead
+--warehouse``: a copy of that warehouse) rather than loading a million orders again.
 """
 
 from __future__ import annotations
@@ -312,12 +315,21 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
                 "peak_rss<=4GiB": peak <= TARGET_RSS_BYTES,
             }
         emit(row)
-    if not args.keep:
-        shutil.rmtree(work / "home", ignore_errors=True)
-        warehouse.unlink(missing_ok=True)
-        if not args.reuse_scenario:
-            shutil.rmtree(scenario, ignore_errors=True)
+    if not (args.keep or _followed_up(tier, args)):
+        _clean_tier(work, args)
     return rows
+
+
+def _followed_up(tier: str, args: argparse.Namespace) -> bool:
+    """Whether the 1m tier's warehouse feeds the incremental and dbt-overhead benchmarks (see ``main``)."""
+    return tier == "1m" and not (args.skip_incremental and args.skip_overhead)
+
+
+def _clean_tier(work: Path, args: argparse.Namespace) -> None:
+    shutil.rmtree(work / "home", ignore_errors=True)
+    (work / "warehouse.duckdb").unlink(missing_ok=True)
+    if not args.reuse_scenario:
+        shutil.rmtree(work / "scenario", ignore_errors=True)
 
 
 def results_table(rows: list[dict[str, Any]]) -> Table:
@@ -439,14 +451,21 @@ def main(argv: list[str] | None = None) -> int:
             rows.extend(tier_rows)
             failed += sum(1 for r in tier_rows if not r.get("ok") and r["stage"] not in ("quality", "pipeline"))
         console.print(results_table(rows))
-    for script, skip in (
-        ("bench_incremental", args.skip_incremental),
-        ("bench_dbt_overhead", args.skip_overhead),
-        ("bench_pacing", args.skip_pacing),
+    # with the 1m tier, the incremental and overhead benchmarks start from its full load (loading
+    # a million orders again would double the run); otherwise they use their own 10k merchant
+    big = "1m" in args.tiers and not args.skip_scale and (args.work / "1m" / "warehouse.duckdb").exists()
+    incremental_args = ["--tier", "1m", "--work", str(args.work), "--reuse-full-load", "--keep"] if big else []
+    overhead_args = ["--warehouse", str(args.work / "1m" / "warehouse.duckdb")] if big else []
+    for script, skip, script_args in (
+        ("bench_incremental", args.skip_incremental, incremental_args),
+        ("bench_dbt_overhead", args.skip_overhead, overhead_args),
+        ("bench_pacing", args.skip_pacing, []),
     ):
         if not skip:
-            rc = _call_main(script, [])
+            rc = _call_main(script, script_args)
             failed += 1 if rc else 0
+    if big and not args.keep:
+        _clean_tier(args.work / "1m", args)
     return 1 if failed else 0
 
 

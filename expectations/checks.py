@@ -392,6 +392,35 @@ def _suite_columns(context: Any, specs: list[CheckSpec]) -> set[str] | None:
     return needed
 
 
+def _money_only_columns(context: Any, specs: list[CheckSpec]) -> set[str]:
+    """Columns that only the money rule reads: on DuckDB their text alone is fetched.
+
+    Why: the rule reads ``money_text`` (computed in the database), so the ``Decimal`` objects
+    themselves were dead weight, and at a million rows they were most of a frame's memory
+    (a Python ``Decimal`` per cell: ~100 bytes, against a few for Arrow-backed text)."""
+    money: set[str] = set()
+    other: set[str] = set(_FRAMES[specs[0].name].keys) if specs else set()
+    for spec in specs:
+        try:
+            suite = context.validation_definitions.get(spec.name).suite
+        except Exception:  # noqa: BLE001 - _suite_columns has already said: read everything
+            return set()
+        for e in suite.expectations:
+            if (getattr(e, "meta", None) or {}).get("rule") == "money" and set(e.configuration.kwargs) <= {
+                "column",
+                "regex",
+                "mostly",
+                "result_format",
+                "catch_exceptions",
+                "meta",
+                "severity",
+            }:
+                money.add(e.column)
+            else:
+                _names_in(e.configuration.kwargs, other)
+    return money - other
+
+
 def _names_in(value: Any, into: set[str]) -> None:
     if isinstance(value, str):
         into.add(value)
@@ -408,8 +437,10 @@ def _names_in(value: Any, into: set[str]) -> None:
 MONEY_TEXT_PREFIX = "__money_text__"
 
 
-def _pruned_sql(con: Any, sql: str, needed: set[str] | None) -> str:
+def _pruned_sql(con: Any, sql: str, needed: set[str] | None, text_only: set[str] | frozenset[str] = frozenset()) -> str:
     """``sql`` narrowed to the columns its checks read, plus each DECIMAL's text on DuckDB.
+
+    A DECIMAL column in ``text_only`` (read by the money rule alone) comes as its text only.
 
     A 1M-row raw table's other columns are never looked at, and reading them into pandas
     dominated time and memory; a column a suite names but the table lacks is left out here and
@@ -433,8 +464,10 @@ def _pruned_sql(con: Any, sql: str, needed: set[str] | None) -> str:
     for name, type_name in described:
         if name not in needed:
             continue
-        cols.append(q(name))
-        if is_duckdb and type_name.upper().startswith("DECIMAL"):
+        is_decimal = is_duckdb and type_name.upper().startswith("DECIMAL")
+        if not (is_decimal and name in text_only):
+            cols.append(q(name))
+        if is_decimal:
             text = f"cast({q(name)} as varchar)"
             if not type_name.replace(" ", "").upper().endswith(",0)"):
                 text = f"regexp_replace(regexp_replace({text}, '0+$', ''), '\\.$', '')"
@@ -444,14 +477,20 @@ def _pruned_sql(con: Any, sql: str, needed: set[str] | None) -> str:
     return f"select {', '.join(cols)} from ({sql}) as _f"
 
 
-def _read_one(con: Any, spec: CheckSpec, cache: dict[str, pd.DataFrame], needed: set[str] | None = None) -> _Read:
+def _read_one(
+    con: Any,
+    spec: CheckSpec,
+    cache: dict[str, pd.DataFrame],
+    needed: set[str] | None = None,
+    text_only: set[str] | frozenset[str] = frozenset(),
+) -> _Read:
     from shoptok.warehouse import errors, fetch_frame
 
     frame_spec = _FRAMES[spec.name]
     try:
         if frame_spec.sql not in cache:
             # money stays Decimal on both engines (DuckDB via Arrow: ``.df()`` would make it float64)
-            cache[frame_spec.sql] = fetch_frame(con, _pruned_sql(con, frame_spec.sql, needed))
+            cache[frame_spec.sql] = fetch_frame(con, _pruned_sql(con, frame_spec.sql, needed, text_only))
         read = _Read(cache[frame_spec.sql])
     except errors() as exc:
         return _Read(None, error=f"{type(exc).__name__}: {exc}")
@@ -469,9 +508,10 @@ def _read(warehouse: Path, specs: list[CheckSpec], context: Any = None) -> dict[
     With ``context``, each frame holds only the columns its suites read (``_pruned_sql``)."""
     cache: dict[str, pd.DataFrame] = {}
     needed = _suite_columns(context, specs) if context is not None else None
+    text_only = _money_only_columns(context, specs) if needed is not None else set()
     con = _connect(warehouse)
     try:
-        return {spec.name: _read_one(con, spec, cache, needed) for spec in specs}
+        return {spec.name: _read_one(con, spec, cache, needed, text_only) for spec in specs}
     finally:
         con.close()
 
@@ -514,7 +554,8 @@ def _prepare(frame: pd.DataFrame, suite: Any) -> pd.DataFrame:
     money = {
         e.column
         for e in suite.expectations
-        if (getattr(e, "meta", None) or {}).get("rule") == "money" and e.column in frame.columns
+        if (getattr(e, "meta", None) or {}).get("rule") == "money"
+        and (e.column in frame.columns or MONEY_TEXT_PREFIX + e.column in frame.columns)
     }
     helpers = [c for c in frame.columns if isinstance(c, str) and c.startswith(MONEY_TEXT_PREFIX)]
     if not money:

@@ -161,10 +161,13 @@ class ArrowBatches(ItemTransform[Any, dict[str, Any]]):
         table = to_arrow(str(hints.get("table_name")), item, hints.get("columns") or {}, added, keys)
         if table is None:
             return item
-        for name, hint in added.items():
+        if added:
+            # copies: the columns dict is the caller's (``emit`` passes module-level tables), and a
+            # hint written into it would declare the column for every later batch of the process
+            extra = {name: {"name": name, **hint} for name, hint in added.items()}
             for key in ("columns", "original_columns"):
                 if key in hints:
-                    hints[key][name] = {"name": name, **hint}
+                    hints[key] = {**hints[key], **extra}
         return table
 
 

@@ -78,6 +78,20 @@ def test_a_batch_that_does_not_fit_stays_dicts(bad: dict[str, Any]) -> None:
     assert to_arrow("t", rows, COLUMNS) is None
 
 
+def test_the_step_leaves_the_callers_column_hints_alone() -> None:
+    columns = {"id": {"data_type": "text"}}
+    before = {k: dict(v) for k, v in columns.items()}
+    item = dlt.mark.with_hints(
+        [{"id": "a", "address": {"zip": "1"}}],
+        dlt.mark.make_hints(table_name="t", primary_key=["id"], columns=columns),
+        create_table_variant=True,
+    )
+    table = ArrowBatches()(item.data, item.meta)
+    assert isinstance(table, pa.Table)
+    assert item.meta.hints["columns"]["address"]["data_type"] == "json", "this batch's hints declare the column"
+    assert set(columns) == set(before), "the module-level table is not changed for later batches"
+
+
 def _item(table: str, rows: list[Any]) -> Any:
     return dlt.mark.with_hints(rows, dlt.mark.make_hints(table_name=table), create_table_variant=True)
 

@@ -103,3 +103,22 @@ def test_raised_exceptions_are_found_in_both_shapes_gx_reports() -> None:
     assert checks._exception(_result(per_metric))["message"] == "missing column"
     assert checks._exception(_result(clean)) is None
     assert checks._exception(_result({})) is None
+
+
+def test_money_only_columns_are_read_as_text_alone(tmp_path: Path) -> None:
+    """A DECIMAL column that only the money rule reads comes as its text; its Decimal objects are not fetched."""
+    import duckdb
+
+    context = checks._context(tmp_path / "docs")
+    spec = next(c for c in CHECKS if c.name == "raw_tiktok_shop_statement_transactions_valid")
+    money_only = checks._money_only_columns(context, [spec])
+    assert "settlement_amount" in money_only
+    assert not money_only & set(checks._FRAMES[spec.name].keys), "key columns are read as they are"
+    con = duckdb.connect()
+    con.execute("create table t as select 'c1' as connection_id, 1.50::decimal(18, 4) as amount, 2 as n")
+    text_only = checks._pruned_sql(con, "select * from t", {"connection_id", "amount", "n"}, {"amount"})
+    both = checks._pruned_sql(con, "select * from t", {"connection_id", "amount", "n"})
+    helper = checks.MONEY_TEXT_PREFIX + "amount"
+    assert [d[0] for d in con.execute(text_only).description] == ["connection_id", helper, "n"]
+    assert [d[0] for d in con.execute(both).description] == ["connection_id", "amount", helper, "n"]
+    assert con.execute(text_only).fetchall() == [("c1", "1.5", 2)]
