@@ -183,8 +183,9 @@ def coalesce(items: Iterable[Any], max_rows: int) -> Iterator[Any]:
 
     Why: dlt computes and validates a table schema for every item it receives, and an API page
     of 100 orders becomes two or three items; at a million orders that per-item cost rivals the
-    rows' own. Empty batches (``materialize_table_schema``) and anything else pass at once;
-    what is held is yielded when the input ends.
+    rows' own. Empty batches (``materialize_table_schema``) and anything else pass at once.
+    When one table reaches ``max_rows``, every held batch goes (see ``_flush``), and the rest
+    when the input ends.
     """
     pending: dict[str, tuple[HintsMeta, list[Any]]] = {}
     for item in items:
@@ -203,7 +204,16 @@ def coalesce(items: Iterable[Any], max_rows: int) -> Iterator[Any]:
         else:
             held[1].extend(item.data)
         if len(held[1]) >= max_rows:
-            del pending[name]
-            yield DataItemWithMeta(*held)
+            yield from _flush(pending)
+    yield from _flush(pending)
+
+
+def _flush(pending: dict[str, tuple[HintsMeta, list[Any]]]) -> Iterator[Any]:
+    """Every held batch, in the order its table first came: the parent table's batch first.
+
+    The order matters: dlt's incremental step (with a lag) fails an assertion when the first
+    batch it sees carries no cursor value (child rows) and a later one does (dlt 1.31,
+    ``JsonIncremental``: ``assert self.last_value == self.start_value``)."""
     for held in pending.values():
         yield DataItemWithMeta(*held)
+    pending.clear()
