@@ -231,9 +231,10 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
     rss_mib = sandbox.rss() / 2**20
     console.print(f"sandbox at {sandbox.base_url}, ready in {sandbox.start_s:.1f} s, RSS {rss_mib:,.0f} MiB")
     warehouse = work / "warehouse.duckdb"
-    for stale in (warehouse, work / "warehouse.duckdb.wal"):
-        stale.unlink(missing_ok=True)
-    shutil.rmtree(work / "home", ignore_errors=True)
+    if not args.reuse_warehouse:
+        for stale in (warehouse, work / "warehouse.duckdb.wal"):
+            stale.unlink(missing_ok=True)
+        shutil.rmtree(work / "home", ignore_errors=True)
     env = {**os.environ, "SHOPTOK_HOME": str(work / "home"), "SHOPTOK_WAREHOUSE": str(warehouse)}
     env.pop("SHOPTOK_CONNECTIONS_FILE", None)
     stages = [
@@ -286,7 +287,7 @@ def run_tier(tier: str, args: argparse.Namespace, mach: dict[str, Any]) -> list[
                 break
     finally:
         sandbox.stop()
-    if done:
+    if [s for s, _ in done] == ["extract", "transform", "quality"]:
         wall = round(sum(r.wall_s for _, r in done), 2)
         peak = max(r.peak_rss_bytes for _, r in done)
         row = _row(
@@ -404,6 +405,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--keep", action="store_true", help="keep each tier's warehouse and scenario for inspection")
     ap.add_argument("--reuse-scenario", action="store_true", help="reuse a scenario left by an earlier --keep run")
+    ap.add_argument(
+        "--reuse-warehouse",
+        action="store_true",
+        help="keep the warehouse and dlt state an earlier --keep run left (to time later --stages again, "
+        "e.g. `--stages quality` after a change to the checks); no pipeline row is written",
+    )
     ap.add_argument("--generate-args", default="", help="extra flags for `python -m sandbox generate` (one string)")
     ap.add_argument(
         "--tiktok-qps",

@@ -918,6 +918,7 @@ def _run_locked(
             if frame_spec.health and frame is not None:
                 counts[spec.table] = len(frame)
         del reads
+        _release_batches(context)
     validated = {spec.name: found[spec.name] for spec in specs}
     identifiers = [i for v in validated.values() for i in v.identifiers]
     docs_error = None
@@ -935,6 +936,26 @@ def _run_locked(
     if counts:
         _record_counts(history_path, warehouse, counts, as_of)
     return {name: v.outcome for name, v in validated.items()}
+
+
+def _release_batches(context: Any) -> None:
+    """Drop what GX keeps of the frames it validated: the batches and the metrics computed on them.
+
+    Why: GX's pandas execution engine keeps every batch it loaded (the whole DataFrame) and every
+    resolved metric (a boolean Series per row-wise expectation) for the life of the context, so
+    the run's memory grew with every table instead of falling back after each: 8.8 GiB at 1M
+    orders per channel, against ~3.4 GiB when each table's share is let go (GX 1.24 has no public
+    call for this; these are its ``BatchManager`` and metric cache)."""
+    for datasource in context.data_sources.all().values():
+        engine = getattr(datasource, "_execution_engine", None)
+        if engine is None:
+            continue
+        manager = engine.batch_manager
+        manager.reset_batch_cache()
+        manager.batch_data_cache.clear()
+        manager._active_batch_data_id = None
+        if isinstance(getattr(engine, "_metric_cache", None), dict):
+            engine._metric_cache.clear()
 
 
 def run_check(

@@ -122,3 +122,19 @@ def test_money_only_columns_are_read_as_text_alone(tmp_path: Path) -> None:
     assert [d[0] for d in con.execute(text_only).description] == ["connection_id", helper, "n"]
     assert [d[0] for d in con.execute(both).description] == ["connection_id", "amount", helper, "n"]
     assert con.execute(text_only).fetchall() == [("c1", "1.5", 2)]
+
+
+def test_a_run_lets_go_of_the_frames_it_validated(tmp_path: Path) -> None:
+    """GX keeps every batch and metric it computed unless told; a run must not carry one table's frame into the next."""
+    import pandas as pd
+
+    context = checks._context(tmp_path / "docs")
+    spec = next(c for c in CHECKS if c.name == "raw_config_warehouses_valid")
+    frame = pd.DataFrame({"connection_id": ["us"], "tiktok_warehouse_id": ["w1"]})
+    read = checks._Read(frame)
+    checks._validate(context, spec, read, checks._normalise(checks.datetime.now(checks.UTC)), None, None)
+    engine = context.data_sources.all()["warehouse"]._execution_engine
+    assert engine.batch_manager.batch_data_cache, "GX kept the batch (else this test checks nothing)"
+    checks._release_batches(context)
+    assert not engine.batch_manager.batch_data_cache
+    assert not engine._metric_cache
