@@ -56,10 +56,14 @@ class _SplitKeyMerge(SqlMergeFollowupJob):
         for_delete: bool,
         source_filter: str | None = None,
     ) -> list[str]:
-        return [
-            f"FROM {root_table_name} AS d WHERE EXISTS (SELECT 1 FROM {staging_root_table_name} AS s"
-            f" WHERE {cls._gen_staging_rows_cond(clause.format(d='d', s='s'), source_filter)})"
+        # dlt's own text: quoted table names and key equalities over its quoted column names
+        key_conds = [
+            cls._gen_staging_rows_cond(clause.format(d="d", s="s"), source_filter)
             for clause in cls._gen_key_table_clauses(primary_keys, merge_keys)
+        ]
+        return [
+            f"FROM {root_table_name} AS d WHERE EXISTS (SELECT 1 FROM {staging_root_table_name} AS s WHERE {key_cond})"
+            for key_cond in key_conds
         ]
 
 

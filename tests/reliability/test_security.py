@@ -501,6 +501,8 @@ SAFE_NAMES = {
     "dataset", "t", "table", "mart", "schema", "cols", "marks", "cf", "pcf", "tcf", "weekly_where", "own",
     "raw", "column", "columns", "qualified", "bucket", "tx_from", "money_sums", "open_list", "this", "where",
     "sql",  # expectations' _pruned_sql: a statement of its own frame list, wrapped as a subquery
+    # extract.pipeline._SplitKeyMerge: dlt's quoted table names and its key equalities (dlt's SQL, split in two)
+    "root_table_name", "staging_root_table_name", "key_cond",
 }  # fmt: skip
 SQL_HEADS = (
     "select ", "insert ", "update ", "delete ", "create ", "drop ", "attach ", "copy ", "alter ", "with ",
