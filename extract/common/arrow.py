@@ -165,9 +165,9 @@ class ArrowBatches(ItemTransform[Any, dict[str, Any]]):
             # copies: the columns dict is the caller's (``emit`` passes module-level tables), and a
             # hint written into it would declare the column for every later batch of the process
             extra = {name: {"name": name, **hint} for name, hint in added.items()}
-            for key in ("columns", "original_columns"):
-                if key in hints:
-                    hints[key] = {**hints[key], **extra}
+            for field in ("columns", "original_columns"):
+                if field in hints:
+                    hints[field] = {**hints[field], **extra}
         return table
 
 
