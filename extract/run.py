@@ -25,7 +25,6 @@ from extract.pipeline import (
     loader_file_format,
     make_pipeline,
     run_source,
-    tune_dlt,
 )
 from shoptok.connections import Connection
 from shoptok.settings import load_warehouse_engine
@@ -182,7 +181,6 @@ def run_extract(
     lock, so there is still one writer at a time. ``workers`` = 1 runs everything here, in this
     process, one source after another.
     """
-    _tune_dlt()
     result = ExtractResult()
     config = run_source(
         config_source(connections),
@@ -210,10 +208,6 @@ def run_extract(
         result.call_stats[f"{platform}:{conn.id}"] = outcome.stats
         result.tables.extend(outcome.tables)
     return result
-
-
-def _tune_dlt() -> None:
-    tune_dlt()
 
 
 @dataclass
@@ -336,7 +330,6 @@ def _worker_job(
     events: Any,
 ) -> _Outcome:
     """One source in a worker process; progress goes back to the parent through ``events``."""
-    _tune_dlt()
 
     def progress(platform: str, conn_id: str, table: str, rows: int) -> None:
         events.put((platform, conn_id, table, rows))
